@@ -1,0 +1,2 @@
+// @resnet/shortcuts: public entry. Filled in by its issue; see ../../../shared/DESIGN.md.
+export {};

@@ -1,0 +1,2 @@
+// @resnet/trainer: public entry. Filled in by its issue; see ../../../shared/DESIGN.md.
+export {};
