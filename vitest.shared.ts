@@ -1,10 +1,10 @@
 // Shared vitest settings: tests run against each package's TypeScript sources (the `@resnet/source`
 // export condition), never a stale dist/.
-import type { UserWorkspaceConfig } from 'vitest/config';
+import type { ViteUserConfig } from 'vitest/config';
 
 const conditions = ['@resnet/source', 'import', 'module', 'node', 'default'];
 
-export const shared: UserWorkspaceConfig = {
+export const shared: ViteUserConfig = {
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: ['@resnet/source'] } },
   test: {
