@@ -1,2 +1,36 @@
-// @resnet/shortcuts: public entry. Filled in by its issue; see ../../../shared/DESIGN.md.
-export {};
+// @resnet/shortcuts: the shortcut connections h(x) of Identity Mappings in Deep Residual Networks (Fig. 2),
+// the dimension-increasing shortcuts, the custom layers they need and the layer factories units share.
+export {
+  type ConvArgs,
+  type ConvInit,
+  createLayerFactories,
+  type DenseArgs,
+  heNormalFanOut,
+  type LayerFactories,
+  type LayerFactoriesArgs,
+} from './factories.js';
+export { OneMinus, Scale, type ScaleArgs, ZeroPadChannels, type ZeroPadChannelsArgs } from './layers.js';
+export {
+  conv1x1Shortcut,
+  createShortcut,
+  type DimensionIncrease,
+  type DropoutShortcutArgs,
+  dimensionIncreaseShortcuts,
+  dropoutShortcut,
+  exclusiveGateShortcut,
+  type GateShortcutArgs,
+  identityShortcut,
+  listShortcuts,
+  projectionShortcut,
+  registerShortcut,
+  requireSameShape,
+  resolveShortcut,
+  type ScaleShortcutArgs,
+  type Shortcut,
+  type ShortcutArgs,
+  type ShortcutContext,
+  type ShortcutFn,
+  scaleShortcut,
+  shortcutGateShortcut,
+  zeroPadShortcut,
+} from './shortcuts.js';

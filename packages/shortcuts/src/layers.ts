@@ -1,0 +1,133 @@
+// Custom tfjs layers the shortcuts need and tfjs-layers lacks: a constant scale, the complement 1 − g, and
+// option A's subsample-and-zero-pad. Each is registered for serialization under a `resnet>` class name, so a
+// saved model loads back (tf.loadLayersModel finds the class by that name) with the same outputs.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+type Shape = tfl.Shape;
+type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
+
+function singleShape(inputShape: Shape | Shape[]): Shape {
+  // A one-input layer receives one shape; tfjs hands a list only to multi-input layers.
+  return Array.isArray(inputShape[0]) ? (inputShape as Shape[])[0]! : (inputShape as Shape);
+}
+
+function singleTensor(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  return Array.isArray(inputs) ? inputs[0]! : inputs;
+}
+
+/** Options of {@link Scale}. */
+export interface ScaleArgs extends LayerArgs {
+  /** The constant every element is multiplied by (λ of the paper's eq. 6). */
+  scale: number;
+}
+
+/** Multiplies its input by a constant: the scaled shortcut λx and the scaled residual λF of Fig. 2(b). */
+export class Scale extends tfl.layers.Layer {
+  static className = 'resnet>Scale';
+  readonly scale: number;
+
+  constructor(args: ScaleArgs) {
+    super(args);
+    if (!Number.isFinite(args.scale))
+      throw new Error(`Scale: scale must be a finite number, got ${args.scale}`);
+    this.scale = args.scale;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return singleShape(inputShape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => tf.mul(singleTensor(inputs), this.scale));
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), scale: this.scale };
+  }
+}
+
+/** Computes 1 − x: the shortcut's share 1 − g(x) of the gating shortcuts, Fig. 2(c) and 2(d). */
+export class OneMinus extends tfl.layers.Layer {
+  static className = 'resnet>OneMinus';
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return singleShape(inputShape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => tf.sub(1, singleTensor(inputs)));
+  }
+}
+
+/** Options of {@link ZeroPadChannels}. */
+export interface ZeroPadChannelsArgs extends LayerArgs {
+  /** Channels of the output; the input's channels come first, zeros fill the rest. */
+  channels: number;
+  /** Spatial subsampling: keeps every `stride`-th row and column, starting at the first. */
+  stride: number;
+}
+
+/**
+ * Option A of [1]'s dimension-increasing shortcut: subsample by `stride`, then append zero channels.
+ * The zeros go after the input's channels, as fb.resnet.torch's type-A shortcut concatenates x with 0·x.
+ */
+export class ZeroPadChannels extends tfl.layers.Layer {
+  static className = 'resnet>ZeroPadChannels';
+  readonly channels: number;
+  readonly stride: number;
+
+  constructor(args: ZeroPadChannelsArgs) {
+    super(args);
+    if (!Number.isInteger(args.stride) || args.stride < 1) {
+      throw new Error(`ZeroPadChannels: stride must be a positive integer, got ${args.stride}`);
+    }
+    if (!Number.isInteger(args.channels) || args.channels < 1) {
+      throw new Error(`ZeroPadChannels: channels must be a positive integer, got ${args.channels}`);
+    }
+    this.channels = args.channels;
+    this.stride = args.stride;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const [batch, height, width, channels] = singleShape(inputShape);
+    if (channels != null && channels > this.channels) {
+      throw new Error(
+        `ZeroPadChannels: the input has ${channels} channels, more than the ${this.channels} asked for; ` +
+          'zero-padding can only add channels',
+      );
+    }
+    const sub = (size: number | null | undefined) => (size == null ? null : Math.ceil(size / this.stride));
+    return [batch ?? null, sub(height), sub(width), this.channels];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = singleTensor(inputs) as tf.Tensor4D;
+      const [batch, height, width, channels] = x.shape;
+      const sub =
+        this.stride === 1
+          ? x
+          : tf.stridedSlice(
+              x,
+              [0, 0, 0, 0],
+              [batch, height, width, channels],
+              [1, this.stride, this.stride, 1],
+            );
+      return tf.pad(sub, [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, this.channels - channels],
+      ]);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), channels: this.channels, stride: this.stride };
+  }
+}
+
+tf.serialization.registerClass(Scale);
+tf.serialization.registerClass(OneMinus);
+tf.serialization.registerClass(ZeroPadChannels);
