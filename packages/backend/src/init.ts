@@ -1,0 +1,159 @@
+// initBackend: loads the chosen TensorFlow.js backend package, makes it the active backend, and (for wasm)
+// registers the kernels training needs.
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  type BackendChoice,
+  type BackendName,
+  type BackendSpec,
+  type BackendStatus,
+  backendSpecs,
+  listBackends,
+  packageVersion,
+  resolveAutoBackend,
+  resolvePackage,
+  tensorflowInstallHelp,
+} from './backends.js';
+import { registerWasmTrainingKernels } from './wasm/register.js';
+
+/** Options of {@link initBackend}. */
+export interface InitBackendOptions {
+  /** Which backend to use; `'auto'` (the default) takes the fastest one usable here (see `listBackends`). */
+  backend?: BackendChoice;
+}
+
+/** What {@link initBackend} chose. */
+export interface BackendInfo {
+  /** The backend now active in TensorFlow.js. */
+  name: BackendName;
+  /** What was asked for. */
+  requested: BackendChoice;
+  /** The npm package that provides it. */
+  package: string;
+  /** Whether kernels run on a GPU. */
+  gpu: boolean;
+  /** Versions of the TensorFlow.js packages in use, by package name. */
+  versions: Record<string, string>;
+  /** wasm only: the threads XNNPACK uses (1 in Node.js: tfjs-backend-wasm disables wasm threads there). */
+  threads?: number;
+}
+
+const choices: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+/** The spec to load for an explicit (non-'auto') choice, or an error saying how to install it. */
+function pickExplicit(name: BackendName, statuses: BackendStatus[]): BackendStatus {
+  const candidates = statuses.filter((status) => status.name === name);
+  const usable = candidates.find((status) => status.usable);
+  if (usable !== undefined) return usable;
+  // tfjs-node-gpu without a visible GPU still runs (on the CPU): better than refusing an explicit request.
+  const installedGpu = candidates.find(
+    (status) => status.gpu && status.installed && status.detail.startsWith('native'),
+  );
+  if (installedGpu !== undefined) return { ...installedGpu, gpu: false };
+  if (name === 'tensorflow') {
+    const reasons = candidates.map((status) => `  ${status.package}: ${status.detail}`).join('\n');
+    throw new Error(
+      `@resnet/backend: the 'tensorflow' backend is not available here.\n${reasons}\n` +
+        `${tensorflowInstallHelp('@tensorflow/tfjs-node-gpu')}\n` +
+        `For the CPU-only build use @tensorflow/tfjs-node instead (steps 1 and 2).\n` +
+        `Or use the embedded backend, which needs no install: initBackend({ backend: 'wasm' }).`,
+    );
+  }
+  const status = candidates[0]!;
+  throw new Error(`@resnet/backend: the '${name}' backend is not usable: ${status.detail}`);
+}
+
+/** Loads a backend's package, which registers the backend with TensorFlow.js. */
+async function loadBackendPackage(spec: BackendSpec): Promise<void> {
+  if (spec.name === 'tensorflow') {
+    // TensorFlow otherwise reserves nearly all GPU memory at start; growth lets other processes share the GPU.
+    // It must be set before the native addon loads, and a user's own setting wins.
+    if (spec.gpu && process.env['TF_FORCE_GPU_ALLOW_GROWTH'] === undefined) {
+      process.env['TF_FORCE_GPU_ALLOW_GROWTH'] = 'true';
+    }
+    const resolved = resolvePackage(spec.package);
+    if (resolved === undefined) throw new Error(`@resnet/backend: ${spec.package} is not installed`);
+    // tfjs-node is CommonJS and registers the 'tensorflow' backend as it loads.
+    createRequire(resolved)(resolved);
+    return;
+  }
+  if (spec.name === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+    // After the import: importing tfjs-backend-wasm registers its own kernels over any registered before.
+    registerWasmTrainingKernels();
+    return;
+  }
+  await import('@tensorflow/tfjs-backend-cpu');
+}
+
+/**
+ * The cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js…" on its first write,
+ * through tfjs's `warn`, which stays quiet while the IS_TEST flag is on. One write made with the flag on
+ * for that moment uses up the banner; the flag is restored at once. Nothing else is silenced.
+ */
+function consumeCpuBanner(): void {
+  const env = tf.env();
+  const wasTest = env.getBool('IS_TEST');
+  env.set('IS_TEST', true);
+  try {
+    tf.scalar(0).dispose();
+  } finally {
+    env.set('IS_TEST', wasTest);
+  }
+}
+
+async function threadsOf(name: BackendName): Promise<number | undefined> {
+  if (name !== 'wasm') return undefined;
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  return wasm.getThreadsCount();
+}
+
+// Calls are queued so that two concurrent initBackend calls cannot interleave loading and setBackend.
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Initialises TensorFlow.js on the requested backend and says what was chosen. 'auto' takes, in order:
+ * @tensorflow/tfjs-node-gpu if installed and a GPU is visible, @tensorflow/tfjs-node if installed, wasm
+ * (with this package's training kernels), cpu. Asking for a backend that is not installed throws an error
+ * that says how to install it. Safe to call more than once, and concurrently.
+ */
+export function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  const run = queue.then(() => initBackendNow(options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo> {
+  const requested = options.backend ?? 'auto';
+  if (!choices.includes(requested)) {
+    throw new Error(
+      `@resnet/backend: unknown backend '${String(requested)}'; expected one of ${choices.map((c) => `'${c}'`).join(', ')}`,
+    );
+  }
+  const status =
+    requested === 'auto' ? await resolveAutoBackend() : pickExplicit(requested, await listBackends());
+  const spec = backendSpecs.find((candidate) => candidate.package === status.package)!;
+  await loadBackendPackage(spec);
+  if (tf.findBackendFactory(spec.name) === undefined) {
+    throw new Error(`@resnet/backend: loading ${spec.package} did not register the '${spec.name}' backend`);
+  }
+  if (!(await tf.setBackend(spec.name))) {
+    throw new Error(
+      `@resnet/backend: TensorFlow.js could not initialise the '${spec.name}' backend (${spec.package})`,
+    );
+  }
+  await tf.ready();
+  if (spec.name === 'cpu') consumeCpuBanner();
+  const versions: Record<string, string> = { '@tensorflow/tfjs-core': tf.version_core };
+  const version = packageVersion(spec.package);
+  if (version !== undefined) versions[spec.package] = version;
+  const threads = await threadsOf(spec.name);
+  return {
+    name: spec.name,
+    requested,
+    package: spec.package,
+    gpu: status.gpu,
+    versions,
+    ...(threads === undefined ? {} : { threads }),
+  };
+}

@@ -1,0 +1,33 @@
+// Registers @resnet/backend's kernels on the wasm backend: the ones training a ResNet needs that
+// @tensorflow/tfjs-backend-wasm lacks, and the ones it has that are far slower than they need to be.
+import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { rememberStockKernel } from './kernel-utils.js';
+
+/** Every kernel this package registers for the wasm backend, and why. */
+export const wasmTrainingKernels: ReadonlyArray<{ config: KernelConfig; reason: string }> = [
+  {
+    config: conv2DBackpropFilterConfig,
+    reason: 'missing from tfjs-backend-wasm 4.22; without it no convolutional network can train',
+  },
+  {
+    config: conv2DBackpropInputConfig,
+    reason: "replaces the stock kernel, a direct loop about 10× slower than XNNPACK's forward Conv2D",
+  },
+];
+
+/**
+ * Registers (or re-registers over the stock ones) the kernels in {@link wasmTrainingKernels}. Call it after
+ * `@tensorflow/tfjs-backend-wasm` has been imported: importing it later would register its own kernels over
+ * ours. Safe to call any number of times.
+ */
+export function registerWasmTrainingKernels(): void {
+  for (const { config } of wasmTrainingKernels) {
+    const current = getKernel(config.kernelName, 'wasm');
+    if (current?.kernelFunc === config.kernelFunc) continue;
+    rememberStockKernel(config.kernelName);
+    if (current !== undefined) unregisterKernel(config.kernelName, 'wasm');
+    registerKernel(config);
+  }
+}

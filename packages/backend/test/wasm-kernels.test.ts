@@ -1,0 +1,201 @@
+// Every kernel that @resnet/backend registers for wasm matches the cpu backend on fresh random inputs, over
+// a table of convolution geometries (strides 1 and 2, 'same'/'valid'/numeric/explicit padding, 1×1, 3×3 and
+// non-square filters, odd and even sizes, batch 1 and 3, several channel counts).
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, wasmTrainingKernels } from '../src/index.js';
+import { randomValues, relativeError, valuesOn } from './helpers.js';
+
+type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+
+/** One convolution: x [batch, height, width, inChannels] * filter [fh, fw, inChannels, outChannels]. */
+interface Geometry {
+  batch: number;
+  height: number;
+  width: number;
+  inChannels: number;
+  outChannels: number;
+  filter: [number, number];
+  strides: [number, number];
+  pad: Pad;
+}
+
+const grid: Geometry[] = [];
+for (const [height, width] of [
+  [7, 7],
+  [8, 8],
+  [5, 8],
+] as const) {
+  for (const filter of [
+    [1, 1],
+    [3, 3],
+  ] as const) {
+    for (const stride of [1, 2]) {
+      for (const pad of ['same', 'valid'] as const) {
+        for (const batch of [1, 3]) {
+          for (const [inChannels, outChannels] of [
+            [1, 4],
+            [3, 8],
+            [16, 16],
+          ] as const) {
+            grid.push({
+              batch,
+              height,
+              width,
+              inChannels,
+              outChannels,
+              filter: [...filter],
+              strides: [stride, stride],
+              pad,
+            });
+          }
+        }
+      }
+    }
+  }
+}
+// Geometries the grid leaves out: non-square filters and strides, numeric and asymmetric explicit padding.
+grid.push(
+  {
+    batch: 2,
+    height: 9,
+    width: 6,
+    inChannels: 3,
+    outChannels: 5,
+    filter: [3, 1],
+    strides: [2, 1],
+    pad: 'same',
+  },
+  {
+    batch: 2,
+    height: 6,
+    width: 9,
+    inChannels: 4,
+    outChannels: 3,
+    filter: [1, 3],
+    strides: [1, 2],
+    pad: 'valid',
+  },
+  { batch: 2, height: 8, width: 7, inChannels: 3, outChannels: 4, filter: [3, 3], strides: [2, 2], pad: 1 },
+  {
+    batch: 2,
+    height: 7,
+    width: 8,
+    inChannels: 2,
+    outChannels: 3,
+    filter: [3, 3],
+    strides: [2, 2],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+  {
+    batch: 1,
+    height: 5,
+    width: 5,
+    inChannels: 2,
+    outChannels: 2,
+    filter: [5, 5],
+    strides: [1, 1],
+    pad: 'valid',
+  },
+);
+
+function shapes(geometry: Geometry) {
+  const x: [number, number, number, number] = [
+    geometry.batch,
+    geometry.height,
+    geometry.width,
+    geometry.inChannels,
+  ];
+  const filter: [number, number, number, number] = [
+    ...geometry.filter,
+    geometry.inChannels,
+    geometry.outChannels,
+  ];
+  const dy = tf.tidy(
+    () =>
+      tf.conv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(filter) as tf.Tensor4D, geometry.strides, geometry.pad)
+        .shape,
+  );
+  return { x, filter, dy };
+}
+
+/** How to call each registered kernel on one geometry, with fresh random inputs. */
+const kernelCases: Record<string, (geometry: Geometry) => () => tf.Tensor> = {
+  Conv2DBackpropFilter: (geometry) => {
+    const shape = shapes(geometry);
+    const x = randomValues(shape.x);
+    const dy = randomValues(shape.dy);
+    return () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x: tf.tensor(x, shape.x), dy: tf.tensor(dy, shape.dy) },
+          { strides: geometry.strides, pad: geometry.pad, dataFormat: 'NHWC', filterShape: shape.filter },
+        ) as tf.Tensor;
+  },
+  Conv2DBackpropInput: (geometry) => {
+    const shape = shapes(geometry);
+    const dy = randomValues(shape.dy);
+    const filter = randomValues(shape.filter);
+    return () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropInput',
+          { dy: tf.tensor(dy, shape.dy), filter: tf.tensor(filter, shape.filter) },
+          { strides: geometry.strides, pad: geometry.pad, dataFormat: 'NHWC', inputShape: shape.x },
+        ) as tf.Tensor;
+  },
+};
+
+function describeGeometry(g: Geometry): string {
+  return `x ${g.batch}×${g.height}×${g.width}×${g.inChannels}, filter ${g.filter.join('×')}→${g.outChannels}, strides ${g.strides.join(',')}, pad ${JSON.stringify(g.pad)}`;
+}
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu' });
+  await initBackend({ backend: 'wasm' });
+});
+
+it('has test cases for every kernel it registers', () => {
+  for (const { config } of wasmTrainingKernels) expect(Object.keys(kernelCases)).toContain(config.kernelName);
+});
+
+for (const { config } of wasmTrainingKernels) {
+  describe(`wasm ${config.kernelName}`, () => {
+    it('is the kernel @resnet/backend registered', () => {
+      expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).toBe(config.kernelFunc);
+    });
+
+    it.each(grid.map((geometry) => [describeGeometry(geometry), geometry] as const))(
+      'matches cpu within 1e-5: %s',
+      (_, geometry) => {
+        const compute = kernelCases[config.kernelName]!(geometry);
+        const before = tf.memory().numTensors;
+        const expected = valuesOn('cpu', compute);
+        const actual = valuesOn('wasm', compute);
+        expect(relativeError(actual, expected)).toBeLessThan(1e-5);
+        expect(tf.memory().numTensors).toBe(before);
+      },
+    );
+  });
+}
+
+it('frees every intermediate buffer on the wasm heap', () => {
+  const geometry = grid.find((g) => g.strides[0] === 2 && g.filter[0] === 3 && g.pad === 'same')!;
+  tf.setBackend('wasm');
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  for (const { config } of wasmTrainingKernels) {
+    const compute = kernelCases[config.kernelName]!(geometry);
+    tf.tidy(compute).dispose();
+    const buffers = backend.numDataIds();
+    tf.tidy(compute).dispose();
+    expect(backend.numDataIds()).toBe(buffers);
+  }
+});
