@@ -1,2 +1,30 @@
-// @resnet/data-cifar: public entry. Filled in by its issue; see ../../../shared/DESIGN.md.
-export {};
+// @resnet/data-cifar: CIFAR-10 and CIFAR-100 from download to augmented, normalised training batches.
+
+export type { TrainState } from './augment.js';
+export {
+  type Batch,
+  type EvalBatchesOptions,
+  evalBatches,
+  type TrainBatchesOptions,
+  type TrainBatchSource,
+  trainBatches,
+} from './batches.js';
+export {
+  type AugmentationBenchmark,
+  type BenchmarkAugmentationOptions,
+  benchmarkAugmentation,
+} from './benchmark.js';
+export { type CifarName, DATASETS, type DatasetSpec, PIXELS } from './datasets.js';
+export { type DownloadArgs, DownloadError, downloadFile, md5File } from './download.js';
+export { type CifarData, holdOut, type LoadCifarOptions, loadCifar } from './load.js';
+export {
+  AUTHORS_CIFAR10_NORMALIZATION,
+  computeNormalization,
+  type Normalization,
+  type NormalizationMode,
+  type PerChannelNormalization,
+  type PerPixelNormalization,
+} from './normalization.js';
+export { DATA_DIR_ENV, resolveCacheDir } from './paths.js';
+export type { CifarSplit, LabelKind } from './read.js';
+export { type SyntheticCifarOptions, writeSyntheticCifar } from './synthetic.js';
