@@ -1,2 +1,51 @@
-// @resnet/trainer: public entry. Filled in by its issue; see ../../../shared/DESIGN.md.
-export {};
+// @resnet/trainer: the training recipe of "Identity Mappings in Deep Residual Networks" (SGD with momentum
+// and weight decay, the step schedule with warm-up) for any tf.LayersModel and any source of batches, with
+// evaluation, metrics, checkpoints and exact resume. Imports none of the other @resnet packages.
+export {
+  CHECKPOINT_MAGIC,
+  CHECKPOINT_VERSION,
+  type Checkpoint,
+  type CheckpointContents,
+  type CheckpointTensor,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
+export {
+  type CheckpointReason,
+  type EventRecord,
+  type LogRecord,
+  type MetricsRecord,
+  parseMetrics,
+} from './metrics.js';
+export type { ProgressMode } from './progress.js';
+export { type RngState, TrainerRng } from './rng.js';
+export {
+  constantSchedule,
+  type EpochScheduleArgs,
+  epochSchedule,
+  PAPER_SCHEDULE,
+  type PaperScheduleArgs,
+  paperSchedule,
+  type ScaledPaperScheduleArgs,
+  type Schedule,
+  type StepScheduleArgs,
+  scaledPaperSchedule,
+  stepSchedule,
+  type Warmup,
+} from './schedule.js';
+export { MomentumSgd, type SgdOptions } from './sgd.js';
+export {
+  type Batch,
+  type BatchSource,
+  type CheckpointEvent,
+  type EvaluateEvent,
+  type EvaluateOptions,
+  evaluate,
+  type OutputKind,
+  RUN_FILES,
+  type StepEndEvent,
+  type TrainCallbacks,
+  type TrainOptions,
+  type TrainResult,
+  train,
+} from './train.js';

@@ -1,0 +1,91 @@
+// Metrics as JSON Lines: one record per line, appended with a synchronous write as it happens, so a crash
+// (even a SIGKILL) keeps every line written before it.
+import { closeSync, openSync, writeSync } from 'node:fs';
+
+/** One logging interval: written every `logEvery` iterations, after each evaluation and at the end. */
+export interface LogRecord {
+  type: 'log';
+  /** Iterations completed. */
+  iteration: number;
+  /** `iteration / itersPerEpoch`, when the caller gave `itersPerEpoch`. */
+  epoch?: number;
+  /** The learning rate of the last iteration of the interval. */
+  lr: number;
+  /** Mean training loss over the iterations of the interval (BN in training mode, as the step saw it). */
+  trainLoss?: number;
+  /** Fraction (0–1) of the interval's training images whose top-1 prediction was wrong. */
+  trainError?: number;
+  /** Iterations the training averages cover. */
+  trainIterations: number;
+  /** Test loss, when an evaluation ran at this iteration (BN in inference mode). */
+  testLoss?: number;
+  /** Test top-1 error (0–1), when an evaluation ran at this iteration. */
+  testError?: number;
+  /** Training images per second over the interval (data loading and the step, not evaluation). */
+  imagesPerSecond: number;
+  /** `tf.memory().numTensors` after the interval. */
+  liveTensors: number;
+  /** Live tensors above the count after this process's first step; growth means a leak. */
+  tensorGrowth: number;
+  /** Seconds of training in this run so far, summed over resumed segments. */
+  wallSeconds: number;
+  /** ISO time the record was written. */
+  time: string;
+}
+
+/** Events around the log records. */
+export type EventRecord =
+  | {
+      type: 'start';
+      iteration: number;
+      iterations: number;
+      seed: number;
+      backend: string;
+      resumedFrom?: string;
+      config: Record<string, unknown> | null;
+      time: string;
+    }
+  | { type: 'checkpoint'; iteration: number; path: string; reason: CheckpointReason; time: string }
+  | { type: 'warning'; iteration: number; message: string; time: string }
+  | {
+      type: 'end';
+      iteration: number;
+      status: 'completed' | 'diverged' | 'interrupted';
+      divergedAt?: number;
+      wallSeconds: number;
+      time: string;
+    };
+
+/** Why a checkpoint was written. */
+export type CheckpointReason = 'periodic' | 'interrupt' | 'final';
+
+/** A line of metrics.jsonl. */
+export type MetricsRecord = LogRecord | EventRecord;
+
+/** Appends records to a JSON Lines file. */
+export class MetricsLog {
+  private fd: number | undefined;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'a');
+  }
+
+  write(record: MetricsRecord): void {
+    if (this.fd === undefined) throw new Error(`metrics log ${this.path} is closed`);
+    // Non-finite numbers have no JSON form; they are written as null (a diverged loss).
+    writeSync(this.fd, `${JSON.stringify(record)}\n`);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** Reads a metrics.jsonl file back (for reports and tests). */
+export function parseMetrics(text: string): MetricsRecord[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as MetricsRecord);
+}
