@@ -39,7 +39,7 @@ export interface DenseArgs {
   units: number;
   /** Input features: sets Torch's default linear init U(±1/√fanIn). */
   inFeatures: number;
-  activation?: 'softmax' | 'linear';
+  activation?: 'softmax' | 'sigmoid' | 'relu' | 'linear';
 }
 
 /** Makes the layers of a network so that every block is built the same way. */

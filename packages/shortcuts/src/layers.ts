@@ -60,6 +60,26 @@ export class OneMinus extends tfl.layers.Layer {
   }
 }
 
+/**
+ * Keeps every `stride`-th row and column (x[:, ::s, ::s, :]) with ops that have gradients on every backend:
+ * tfjs registers no gradient for StridedSlice, so pad to a multiple of the stride, fold the phase into
+ * the row and channel axes, and take phase 0 with a plain slice.
+ */
+function subsample(x: tf.Tensor4D, stride: number): tf.Tensor4D {
+  const [batch, height, width, channels] = x.shape;
+  const rows = Math.ceil(height / stride);
+  const cols = Math.ceil(width / stride);
+  const padded = tf.pad(x, [
+    [0, 0],
+    [0, rows * stride - height],
+    [0, cols * stride - width],
+    [0, 0],
+  ]);
+  const folded = tf.reshape(padded, [batch * rows, stride, cols, stride * channels]);
+  const phase0 = tf.slice(folded, [0, 0, 0, 0], [batch * rows, 1, cols, channels]);
+  return tf.reshape(phase0, [batch, rows, cols, channels]);
+}
+
 /** Options of {@link ZeroPadChannels}. */
 export interface ZeroPadChannelsArgs extends LayerArgs {
   /** Channels of the output; the input's channels come first, zeros fill the rest. */
@@ -104,16 +124,8 @@ export class ZeroPadChannels extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = singleTensor(inputs) as tf.Tensor4D;
-      const [batch, height, width, channels] = x.shape;
-      const sub =
-        this.stride === 1
-          ? x
-          : tf.stridedSlice(
-              x,
-              [0, 0, 0, 0],
-              [batch, height, width, channels],
-              [1, this.stride, this.stride, 1],
-            );
+      const channels = x.shape[3];
+      const sub = this.stride === 1 ? x : subsample(x, this.stride);
       return tf.pad(sub, [
         [0, 0],
         [0, 0],

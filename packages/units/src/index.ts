@@ -1,2 +1,23 @@
-// @resnet/units: public entry. Filled in by its issue; see ../../../shared/DESIGN.md.
-export {};
+// @resnet/units: Residual Units in the orders of Fig. 4 of Identity Mappings in Deep Residual Networks,
+// the builder they share and their registry.
+export {
+  basicUnit,
+  bottleneckUnit,
+  type ConvUnitSpec,
+  checkOrder,
+  convUnit,
+  createUnit,
+  defineUnit,
+  isPreActivation,
+  listUnits,
+  oneLayerUnit,
+  preActivation,
+  type ResidualContext,
+  type ResidualUnit,
+  registerUnit,
+  resolveUnit,
+  type UnitArgs,
+  type UnitConv,
+  type UnitOrder,
+  unitOrders,
+} from './units.js';
