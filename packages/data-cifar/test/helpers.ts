@@ -1,0 +1,93 @@
+// Test helpers: temporary folders and a real HTTP server on loopback that serves files the way a web server
+// does (Content-Length, ETag, Range requests) or misbehaves on purpose.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `data-cifar-${prefix}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** How the server answers requests for a path. */
+export type Behaviour =
+  /** The file, with Range support. */
+  | { kind: 'file'; body: Buffer; ignoreRange?: boolean }
+  /** A status code and a short text body. */
+  | { kind: 'status'; status: number }
+  /** Announces the whole length, sends `cutAt` bytes and drops the connection, `times` times; then serves the file. */
+  | { kind: 'drop'; body: Buffer; cutAt: number; times: number };
+
+export interface LoggedRequest {
+  path: string;
+  range?: string;
+  ifRange?: string;
+}
+
+export interface LoopbackServer {
+  url(path: string): string;
+  set(path: string, behaviour: Behaviour): void;
+  requests: LoggedRequest[];
+  close(): Promise<void>;
+}
+
+export async function startServer(): Promise<LoopbackServer> {
+  const routes = new Map<string, Behaviour>();
+  const requests: LoggedRequest[] = [];
+  const etag = '"synthetic-archive-v1"';
+  const server: Server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    requests.push({ path, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined });
+    const route = routes.get(path);
+    if (!route) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    if (route.kind === 'status') {
+      res.writeHead(route.status, { 'content-type': 'text/plain' }).end('failure on purpose');
+      return;
+    }
+    if (route.kind === 'drop' && route.times > 0) {
+      route.times--;
+      res.writeHead(200, { 'content-length': route.body.length, etag });
+      res.write(route.body.subarray(0, route.cutAt), () => {
+        // Give the bytes time to leave, then cut the connection mid-body.
+        setTimeout(() => res.socket?.destroy(), 20);
+      });
+      return;
+    }
+    const body = route.body;
+    const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const ignoreRange = route.kind === 'file' && route.ignoreRange;
+    if (match && !ignoreRange) {
+      const start = Number(match[1]);
+      if (start >= body.length) {
+        res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
+        return;
+      }
+      res.writeHead(206, {
+        'content-length': body.length - start,
+        'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+        etag,
+      });
+      res.end(body.subarray(start));
+      return;
+    }
+    res.writeHead(200, { 'content-length': body.length, etag });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    set: (path, behaviour) => routes.set(path, behaviour),
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
