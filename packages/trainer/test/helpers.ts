@@ -57,6 +57,21 @@ export function tinyConvNet(args: TinyModelArgs = {}): tfl.LayersModel {
   return tfl.model({ inputs: input, outputs: output, name });
 }
 
+/** 1.1M parameters: a checkpoint of ~9 MB, long enough to write that a kill lands in the middle. */
+export function bigModel(): tfl.LayersModel {
+  const dense = (units: number, name: string, seed: number) =>
+    tfl.layers.dense({ units, name, kernelInitializer: tfl.initializers.heNormal({ seed }) });
+  return tfl.sequential({
+    name: 'big',
+    layers: [
+      tfl.layers.flatten({ inputShape: [4, 4, 2], name: 'big_flatten' }),
+      dense(1024, 'big_fc1', 1),
+      dense(1024, 'big_fc2', 2),
+      dense(3, 'big_fc3', 3),
+    ],
+  });
+}
+
 export interface RandomSourceArgs {
   batchSize?: number;
   height?: number;
@@ -97,7 +112,7 @@ export class RandomSource implements BatchSource {
     this.served++;
     const xs = tf.tensor4d(values, [size, ...this.shape]);
     const ys = this.args.oneHot
-      ? tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), this.classes).toFloat())
+      ? tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), this.classes), 'float32'))
       : tf.tensor1d(labels, 'int32');
     return { xs, ys };
   }
