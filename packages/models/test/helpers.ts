@@ -1,0 +1,46 @@
+// Test helpers: the backend under test (RESNET_TEST_BACKEND, default cpu until the wasm backend can train
+// convolutions) and an in-memory save/load round trip.
+import { initBackend } from '@resnet/backend';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+export const backendName = (process.env['RESNET_TEST_BACKEND'] ?? 'cpu') as 'cpu' | 'wasm';
+
+export async function setUpBackend(): Promise<void> {
+  await initBackend({ backend: backendName });
+}
+
+/** Saves a model through an in-memory IOHandler and loads it back. */
+export async function roundTrip(model: tfl.LayersModel): Promise<tfl.LayersModel> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!saved) throw new Error('the save handler was not called');
+  return tfl.loadLayersModel(tf.io.fromMemory(saved));
+}
+
+/** Gradients of a softmax cross-entropy loss for every trainable weight, in training mode. */
+export function trainingGradients(
+  model: tfl.LayersModel,
+  x: tf.Tensor,
+  labels: tf.Tensor,
+): { loss: number; grads: Map<string, Float32Array> } {
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { value, grads } = tf.variableGrads(
+    () =>
+      tf.tidy(() => {
+        const y = model.apply(x, { training: true }) as tf.Tensor;
+        return tf.losses.softmaxCrossEntropy(labels, y) as tf.Scalar;
+      }),
+    variables,
+  );
+  const out = new Map<string, Float32Array>();
+  for (const [name, grad] of Object.entries(grads)) out.set(name, grad.dataSync() as Float32Array);
+  const loss = value.dataSync()[0]!;
+  tf.dispose([value, ...Object.values(grads)]);
+  return { loss, grads: out };
+}
