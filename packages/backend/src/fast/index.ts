@@ -1,0 +1,118 @@
+// Faster training on the CPU backends without changing what is computed: a closed-form batch-normalisation
+// gradient (for the FusedBatchNorm kernel and for the training call of standard BatchNormalization layers)
+// and, on wasm, the threaded XNNPACK build with every core. See ./batch-norm.ts and ./threaded-wasm.ts.
+
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import { fusedBatchNormGradConfig } from './batch-norm.js';
+import { registerBatchNormKernels } from './batch-norm-kernels.js';
+import {
+  batchNormalizationLayerPatched,
+  patchBatchNormalizationLayer,
+  unpatchBatchNormalizationLayer,
+} from './batch-norm-layer.js';
+import { defaultWasmThreads, threadedWasmInfo, useStockWasm, useThreadedWasm } from './threaded-wasm.js';
+import { registerWasmSharedIdentity, unregisterWasmSharedIdentity } from './wasm-identity.js';
+
+const require = createRequire(import.meta.url);
+
+export { type BatchMoments, batchNormTraining } from './batch-norm.js';
+export {
+  BatchNormTrainingGradKernel,
+  BatchNormTrainingKernel,
+  hasBatchNormKernels,
+  registerBatchNormKernels,
+} from './batch-norm-kernels.js';
+export {
+  defaultWasmThreads,
+  type ThreadedWasmInfo,
+  threadedWasmInfo,
+  useStockWasm,
+  useThreadedWasm,
+} from './threaded-wasm.js';
+
+/** Options of {@link registerFastKernels}; an option left out keeps what an earlier call chose. */
+export interface FastKernelsOptions {
+  /**
+   * wasm only: threads for XNNPACK (convolutions, matrix products). Default: every logical core, at most 8.
+   * 1 keeps tfjs's single-threaded build. Takes effect only if the wasm backend is not initialised yet.
+   */
+  threads?: number;
+  /** The closed-form batch-normalisation gradient. Default true. */
+  batchNorm?: boolean;
+}
+
+/** What is in effect after {@link registerFastKernels}. */
+export interface FastKernelsInfo {
+  backend: string;
+  /** wasm threads that the next (or current) wasm backend uses; null for other backends. */
+  threads: number | null;
+  /** Whether the closed-form FusedBatchNorm gradient is registered. */
+  batchNorm: boolean;
+  /** Whether BatchNormalization layers use the closed-form training call (false without tfjs-layers). */
+  batchNormLayer: boolean;
+}
+
+let stockFusedBatchNormGrad: tf.GradConfig | undefined;
+let chosenThreads: number | undefined;
+let chosenBatchNorm: boolean | undefined;
+
+function setBatchNorm(enabled: boolean): void {
+  if (enabled) {
+    if (stockFusedBatchNormGrad === undefined) stockFusedBatchNormGrad = tf.getGradient(tf.FusedBatchNorm);
+    tf.registerGradient(fusedBatchNormGradConfig);
+    patchBatchNormalizationLayer();
+  } else {
+    if (stockFusedBatchNormGrad !== undefined) tf.registerGradient(stockFusedBatchNormGrad);
+    unpatchBatchNormalizationLayer();
+  }
+  chosenBatchNorm = enabled;
+}
+
+function wasmInitialised(): boolean {
+  return tf.engine().registry['wasm'] !== undefined;
+}
+
+function setWasmThreads(threads: number): void {
+  // Once initialised, the backend keeps the build it loaded: report what it runs with.
+  if (wasmInitialised()) {
+    chosenThreads ??= threadedWasmInfo()?.threads ?? 1;
+    return;
+  }
+  if (threads > 1) useThreadedWasm(threads);
+  else useStockWasm();
+  chosenThreads = threads;
+}
+
+/**
+ * Registers the faster kernels and gradients for `backendName` ('wasm', 'cpu' or 'tensorflow'). Call it
+ * before `tf.setBackend(backendName)` (initBackend does), after `@tensorflow/tfjs-backend-wasm` is imported:
+ * the wasm thread count can only be chosen before the wasm backend initialises. Idempotent.
+ */
+export function registerFastKernels(backendName: string, options: FastKernelsOptions = {}): FastKernelsInfo {
+  const batchNorm = options.batchNorm ?? chosenBatchNorm ?? true;
+  if (batchNorm !== chosenBatchNorm) setBatchNorm(batchNorm);
+  registerBatchNormKernels(backendName);
+  let threads: number | null = null;
+  if (backendName === 'wasm') {
+    // Importing tfjs-backend-wasm registers its kernels over any registered before: load it first.
+    require('@tensorflow/tfjs-backend-wasm');
+    registerWasmSharedIdentity();
+    const wanted = options.threads ?? chosenThreads ?? defaultWasmThreads();
+    if (wanted !== chosenThreads) setWasmThreads(wanted);
+    threads = chosenThreads ?? 1;
+  }
+  return { backend: backendName, threads, batchNorm, batchNormLayer: batchNormalizationLayerPatched() };
+}
+
+/**
+ * Restores tfjs's own batch-normalisation gradient and layer call, and (if the wasm backend has not been
+ * initialised yet) tfjs's single-threaded wasm build.
+ */
+export function unregisterFastKernels(): void {
+  if (chosenBatchNorm !== undefined) setBatchNorm(false);
+  if (chosenThreads !== undefined) setWasmThreads(1);
+  unregisterWasmSharedIdentity();
+  chosenBatchNorm = undefined;
+  chosenThreads = undefined;
+}
