@@ -27,6 +27,8 @@ export interface DownloadArgs {
   progress?: boolean;
   /** Name shown in front of the progress bar. */
   label?: string;
+  /** Where the progress bar goes (default stderr); it is drawn only if this stream is a terminal. */
+  progressStream?: NodeJS.WriteStream;
 }
 
 /** A download that failed for good; `reason` says what happened, without the URL. */
@@ -104,6 +106,7 @@ class Progress {
   constructor(
     private readonly enabled: boolean,
     private readonly label: string,
+    private readonly stream: NodeJS.WriteStream,
   ) {}
 
   start(total: number, from: number): void {
@@ -113,7 +116,7 @@ class Progress {
     this.bar ??= new cliProgress.SingleBar(
       {
         format: `${this.label} [{bar}] {percentage}% | {done} of {size} | {rate} | {eta_formatted} left`,
-        stream: process.stderr,
+        stream: this.stream,
         hideCursor: true,
         etaBuffer: 200,
         fps: 5,
@@ -270,7 +273,8 @@ export async function downloadFile(args: DownloadArgs): Promise<void> {
   const metaPath = `${dest}.part.json`;
   const retries = args.retries ?? 4;
   const delay = args.retryDelayMs ?? 1000;
-  const progress = new Progress(args.progress ?? Boolean(process.stderr.isTTY), args.label ?? 'download');
+  const stream = args.progressStream ?? process.stderr;
+  const progress = new Progress(args.progress ?? Boolean(stream.isTTY), args.label ?? 'download', stream);
   try {
     for (let tries = 0; ; tries++) {
       try {

@@ -96,6 +96,8 @@ export function computeNormalization(
 export interface NormalizationTables {
   scale: Float32Array;
   offset: Float32Array;
+  /** The same map as three per-channel constants, when the normalisation is per channel. */
+  channel?: { scale: [number, number, number]; offset: [number, number, number] };
 }
 
 /** Checks a (possibly deserialised) normalisation and turns it into lookup tables. */
@@ -114,7 +116,12 @@ export function normalizationTables(normalization: Normalization): Normalization
         offset[p * CHANNELS + c] = -n.mean[c]! / n.std[c]!;
       }
     }
-    return { scale, offset };
+    // Rounded to float32 like the tables, so both paths give identical values.
+    const channel = {
+      scale: [scale[0]!, scale[1]!, scale[2]!] as [number, number, number],
+      offset: [offset[0]!, offset[1]!, offset[2]!] as [number, number, number],
+    };
+    return { scale, offset, channel };
   }
   if (n?.mode === 'per-pixel') {
     if (n.mean?.length !== PIXELS) throw new Error(`a per-pixel normalisation needs ${PIXELS} means`);

@@ -202,6 +202,35 @@ describe('trainBatches augmentation', () => {
     expect(() => other.setState({ nonsense: true })).toThrow(/getState\(\)/);
   });
 
+  it('subtracts the per-pixel mean of the source pixel, before the crop and flip', async () => {
+    const split = tracedSplit(64);
+    const f = (r: number, c: number, ch: number) => r * 0.5 + c * 0.25 + ch;
+    const mean = Array.from({ length: PIXELS }, (_, k) =>
+      f(Math.floor(k / 96), Math.floor(k / 3) % 32, k % 3),
+    );
+    const perPixel: Normalization = { mode: 'per-pixel', mean, count: 1 };
+    const plain = await take(trainBatches(split, { batchSize: 32, normalization: identity, seed: 8 }), 2);
+    const centred = await take(trainBatches(split, { batchSize: 32, normalization: perPixel, seed: 8 }), 2);
+    let checked = 0;
+    const wrong: string[] = [];
+    for (const [b, { xs }] of plain.entries()) {
+      const got = centred[b]!.xs;
+      for (let i = 0; i < xs.length; i += 3) {
+        // Padding is zero in both; elsewhere red and green name the source row and column.
+        const r = xs[i]! - 1;
+        const c = xs[i + 1]! - 1;
+        for (let ch = 0; ch < 3; ch++) {
+          const want = xs[i] === 0 ? 0 : xs[i + ch]! - f(r, c, ch);
+          if (Math.abs(got[i + ch]! - want) > 1e-4)
+            wrong.push(`batch ${b} value ${i + ch}: ${got[i + ch]} ≠ ${want}`);
+        }
+        if (xs[i] !== 0) checked++;
+      }
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(checked).toBeGreaterThan(50_000);
+  });
+
   it('can turn augmentation off, keeping the shuffle', async () => {
     const split = tracedSplit(32);
     const source = trainBatches(split, { batchSize: 32, normalization: identity, seed: 2, augment: false });

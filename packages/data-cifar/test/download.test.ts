@@ -5,9 +5,10 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadCifar, resolveCacheDir, writeSyntheticCifar } from '../src/index.js';
+import { downloadFile, loadCifar, resolveCacheDir, writeSyntheticCifar } from '../src/index.js';
 import { type LoopbackServer, startServer, tempDir } from './helpers.js';
 
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
@@ -349,5 +350,32 @@ describe('where the data is looked for', () => {
     expect(resolveCacheDir(undefined, { RESNET_DATA_DIR: '/data', XDG_CACHE_HOME: '/x' })).toBe('/data');
     expect(resolveCacheDir('/opt', { RESNET_DATA_DIR: '/data' })).toBe('/opt');
     expect(resolveCacheDir(undefined, {})).toMatch(/\.cache\/resnet-js$/);
+  });
+});
+
+describe('progress', () => {
+  it('shows bytes, rate and time left on a terminal', async () => {
+    // A stream that says it is a terminal, as process.stderr does in an interactive shell.
+    const terminal = Object.assign(new PassThrough(), {
+      isTTY: true,
+      columns: 160,
+    }) as unknown as NodeJS.WriteStream & PassThrough;
+    let shown = '';
+    terminal.on('data', (chunk: Buffer) => {
+      shown += chunk.toString();
+    });
+    server.set('/shown.tar.gz', { kind: 'file', body: archive10 });
+    const dest = join(await freshCache(), 'x.tar.gz');
+    await downloadFile({
+      url: server.url('/shown.tar.gz'),
+      dest,
+      label: 'CIFAR-10',
+      progressStream: terminal,
+    });
+    expect(shown).toContain('CIFAR-10 [');
+    expect(shown).toContain('100%');
+    expect(shown).toMatch(/of \d+(\.\d)? (kB|MB)/);
+    expect(shown).toMatch(/\d+(\.\d+)? (B|kB|MB|GB)\/s/);
+    expect(shown).toContain('left');
   });
 });
