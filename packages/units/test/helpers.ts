@@ -1,13 +1,15 @@
-// Test helpers: the backend under test (RESNET_TEST_BACKEND, default cpu until the wasm backend can train
-// convolutions) and an in-memory save/load round trip.
+// Test helpers: the backend under test (RESNET_TEST_BACKEND: the embedded wasm backend by default, `cpu` for
+// the pure-JavaScript reference), an in-memory save/load round trip and the gradients of one training step.
 import { initBackend } from '@resnet/backend';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-export const backendName = (process.env['RESNET_TEST_BACKEND'] ?? 'cpu') as 'cpu' | 'wasm';
+export const backendName = (process.env['RESNET_TEST_BACKEND'] ?? 'wasm') as 'cpu' | 'wasm';
 
 export async function setUpBackend(): Promise<void> {
   await initBackend({ backend: backendName });
+  if (tf.getBackend() !== backendName)
+    throw new Error(`expected the ${backendName} backend, got ${tf.getBackend()}`);
 }
 
 /** Saves a model through an in-memory IOHandler and loads it back. */
