@@ -10,6 +10,7 @@ export {
   loadCheckpoint,
   saveCheckpoint,
 } from './checkpoint.js';
+export type { Batch, BatchSource } from './data.js';
 export {
   type CheckpointReason,
   type EventRecord,
@@ -34,14 +35,11 @@ export {
   type Warmup,
 } from './schedule.js';
 export { MomentumSgd, type SgdOptions } from './sgd.js';
+export { evaluate, type OutputKind } from './step.js';
 export {
-  type Batch,
-  type BatchSource,
   type CheckpointEvent,
   type EvaluateEvent,
   type EvaluateOptions,
-  evaluate,
-  type OutputKind,
   RUN_FILES,
   type StepEndEvent,
   type TrainCallbacks,

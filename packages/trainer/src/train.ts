@@ -1,46 +1,25 @@
 // The training loop: one SGD step per batch with BN in training mode, evaluation in inference mode,
 // divergence detection, metrics, checkpoints and exact resume.
-
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
-import {
-  type Checkpoint,
-  type CheckpointTensor,
-  loadCheckpoint,
-  removeStaleTemporaries,
-  saveCheckpoint,
-} from './checkpoint.js';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { type Checkpoint, removeStaleTemporaries, saveCheckpoint } from './checkpoint.js';
+import type { Batch, BatchSource } from './data.js';
 import { type CheckpointReason, type LogRecord, MetricsLog, type MetricsRecord } from './metrics.js';
 import { type ProgressMode, ProgressReporter } from './progress.js';
+import {
+  checkConfig,
+  checkOptimizer,
+  latestCheckpoint,
+  restoreVelocity,
+  restoreWeights,
+  snapshot,
+} from './resume.js';
 import { freshSeed, type RngState, TrainerRng } from './rng.js';
 import { paperSchedule, type Schedule } from './schedule.js';
 import { MomentumSgd, type SgdOptions } from './sgd.js';
-
-/** A mini-batch. The trainer owns both tensors and disposes them after use. */
-export interface Batch {
-  /** Inputs, batch first. */
-  xs: tf.Tensor;
-  /** Labels: int32 class indices `[B]` or one-hot (or soft) targets `[B, C]`. */
-  ys: tf.Tensor;
-  /** Number of examples; defaults to `xs.shape[0]`. */
-  size?: number;
-}
-
-/**
- * Where training batches come from. `getState`/`setState` (JSON values) let a checkpoint record and restore
- * the position and random state of the source, which exact resume needs.
- */
-export interface BatchSource {
-  next(): Promise<Batch> | Batch;
-  getState?(): unknown;
-  setState?(state: unknown): void;
-}
-
-/** What the model's output is: raw scores, or probabilities from a final softmax. */
-export type OutputKind = 'auto' | 'logits' | 'probabilities';
+import { evaluate, type OutputKind, resolveOutputs, trainStep } from './step.js';
 
 /** Passed to `onStepEnd` after every iteration. */
 export interface StepEndEvent {
@@ -171,110 +150,155 @@ interface RunningState {
  * exact update). Resolves when the run completes, diverges or is interrupted.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { model, data } = options;
-  const iterations = checkCount('iterations', options.iterations, true);
-  const logEvery = checkCount('logEvery', options.logEvery ?? 100);
-  const runDir = options.runDir;
-  if (options.checkpointEvery !== undefined && !runDir) {
-    throw new Error('checkpointEvery needs a runDir to write checkpoints to');
-  }
-  if (options.resume && !runDir) throw new Error('resume needs the runDir of the run to continue');
-  const checkpointEvery = runDir ? checkCount('checkpointEvery', options.checkpointEvery ?? 1000) : 0;
-  const evaluateEvery = options.evaluate ? checkCount('evaluate.every', options.evaluate.every) : 0;
-  if (options.itersPerEpoch !== undefined) checkCount('itersPerEpoch', options.itersPerEpoch);
-  const schedule = options.schedule ?? paperSchedule();
-  const outputs = resolveOutputs(model, options.outputs ?? 'auto');
-  const callbacks = options.callbacks ?? {};
-  const config = options.config ?? null;
-
+  const settings = checkOptions(options);
+  const { model, iterations, paths } = settings;
   const optimizer = new MomentumSgd(
     model.trainableWeights.filter((w) => w.dtype === 'float32'),
     options.optimizer,
   );
-  const optimizerInfo = {
-    momentum: optimizer.momentum,
-    nesterov: optimizer.nesterov,
-    weightDecay: optimizer.weightDecay,
-  };
-  let rng = new TrainerRng(options.seed ?? freshSeed());
-  let iteration = 0;
-  const state: RunningState = {
-    interval: { steps: 0, images: 0, lossSum: 0, wrong: 0, lr: Number.NaN },
-    lastTrain: null,
-    lastTest: null,
-    lastRecordIteration: 0,
-    wallSeconds: 0,
-    seed: rng.seed,
-  };
-
-  const paths = runDir
-    ? {
-        metrics: join(runDir, RUN_FILES.metrics),
-        checkpoint: join(runDir, RUN_FILES.checkpoint),
-        final: join(runDir, RUN_FILES.final),
-      }
-    : undefined;
-  let checkpointPath: string | undefined;
-  let resumedFrom: Checkpoint | undefined;
-  if (runDir && paths) {
-    await mkdir(runDir, { recursive: true });
-    await removeStaleTemporaries(paths.checkpoint);
-    await removeStaleTemporaries(paths.final);
-    if (options.resume) resumedFrom = await latestCheckpoint([paths.final, paths.checkpoint]);
-  }
-  if (resumedFrom) {
-    const ckpt = resumedFrom;
-    checkConfig(ckpt, config);
-    checkOptimizer(ckpt, optimizerInfo);
-    const saved = ckpt.metrics as RunningState;
-    if (options.seed !== undefined && options.seed !== saved.seed) {
-      throw new Error(
-        `checkpoint ${ckpt.path} was written by a run with seed ${saved.seed}, not ${options.seed}: ` +
-          'resume with the same seed, or start a new run in another runDir',
+  try {
+    if (paths) {
+      await mkdir(options.runDir!, { recursive: true });
+      await removeStaleTemporaries(paths.checkpoint);
+      await removeStaleTemporaries(paths.final);
+    }
+    const checkpoint =
+      paths && options.resume ? await latestCheckpoint([paths.final, paths.checkpoint]) : undefined;
+    const start = checkpoint ? restore(checkpoint, settings, optimizer) : fresh(options.seed ?? freshSeed());
+    if (checkpoint?.path === paths?.final && start.iteration === iterations) {
+      // A completed run asked again: its stored result, without training.
+      return result(
+        'completed',
+        start.iteration,
+        start.state,
+        settings,
+        checkpoint?.path,
+        start.state.wallSeconds,
       );
     }
-    if (ckpt.iteration > iterations) {
-      throw new Error(
-        `checkpoint ${ckpt.path} is at iteration ${ckpt.iteration}, past the ${iterations} iterations asked for`,
-      );
-    }
-    restoreWeights(model.weights, ckpt);
-    restoreVelocity(optimizer, ckpt);
-    rng = new TrainerRng(saved.seed);
-    rng.setState(ckpt.rng as RngState);
-    if (ckpt.data !== null && ckpt.data !== undefined) {
-      if (!data.setState) {
-        throw new Error(
-          `checkpoint ${ckpt.path} holds the batch source's state but this source has no setState(): ` +
-            'use the same kind of source as the interrupted run',
-        );
-      }
-      data.setState(ckpt.data);
-    }
-    Object.assign(state, structuredClone(saved));
-    iteration = ckpt.iteration;
-    checkpointPath = ckpt.path;
-    if (ckpt.path === paths?.final && iteration === iterations) {
-      optimizer.dispose();
-      return {
-        status: 'completed',
-        iteration,
-        train: state.lastTrain ?? { loss: Number.NaN, error: Number.NaN },
-        ...(state.lastTest ? { test: { loss: state.lastTest.loss, error: state.lastTest.error } } : {}),
-        ...(paths ? { metricsPath: paths.metrics } : {}),
-        checkpointPath,
-        wallSeconds: state.wallSeconds,
-      };
-    }
+    return await run(settings, optimizer, start, checkpoint);
+  } finally {
+    optimizer.dispose();
   }
+}
 
+interface Settings {
+  options: TrainOptions;
+  model: LayersModel;
+  data: BatchSource;
+  iterations: number;
+  logEvery: number;
+  checkpointEvery: number;
+  evaluateEvery: number;
+  schedule: Schedule;
+  outputs: 'logits' | 'probabilities';
+  callbacks: TrainCallbacks;
+  config: Record<string, unknown> | null;
+  paths?: { metrics: string; checkpoint: string; final: string };
+}
+
+interface Start {
+  iteration: number;
+  rng: TrainerRng;
+  state: RunningState;
+}
+
+function checkOptions(options: TrainOptions): Settings {
+  const { runDir } = options;
+  const iterations = checkCount('iterations', options.iterations, true);
+  if (options.checkpointEvery !== undefined && !runDir) {
+    throw new Error('checkpointEvery needs a runDir to write checkpoints to');
+  }
+  if (options.resume && !runDir) throw new Error('resume needs the runDir of the run to continue');
+  if (options.itersPerEpoch !== undefined) checkCount('itersPerEpoch', options.itersPerEpoch);
+  return {
+    options,
+    model: options.model,
+    data: options.data,
+    iterations,
+    logEvery: checkCount('logEvery', options.logEvery ?? 100),
+    checkpointEvery: runDir ? checkCount('checkpointEvery', options.checkpointEvery ?? 1000) : 0,
+    evaluateEvery: options.evaluate ? checkCount('evaluate.every', options.evaluate.every) : 0,
+    schedule: options.schedule ?? paperSchedule(),
+    outputs: resolveOutputs(options.model, options.outputs ?? 'auto'),
+    callbacks: options.callbacks ?? {},
+    config: options.config ?? null,
+    ...(runDir
+      ? {
+          paths: {
+            metrics: join(runDir, RUN_FILES.metrics),
+            checkpoint: join(runDir, RUN_FILES.checkpoint),
+            final: join(runDir, RUN_FILES.final),
+          },
+        }
+      : {}),
+  };
+}
+
+function fresh(seed: number): Start {
+  return {
+    iteration: 0,
+    rng: new TrainerRng(seed),
+    state: {
+      interval: emptyInterval(),
+      lastTrain: null,
+      lastTest: null,
+      lastRecordIteration: 0,
+      wallSeconds: 0,
+      seed,
+    },
+  };
+}
+
+/** Puts the model, optimiser, batch source and trainer back where `ckpt` left them, or refuses to. */
+function restore(ckpt: Checkpoint, settings: Settings, optimizer: MomentumSgd): Start {
+  const { options, iterations, data } = settings;
+  checkConfig(ckpt, settings.config);
+  checkOptimizer(ckpt, optimizerInfo(optimizer));
+  const saved = structuredClone(ckpt.metrics) as RunningState;
+  if (options.seed !== undefined && options.seed !== saved.seed) {
+    throw new Error(
+      `checkpoint ${ckpt.path} was written by a run with seed ${saved.seed}, not ${options.seed}: ` +
+        'resume with the same seed, or start a new run in another runDir',
+    );
+  }
+  if (ckpt.iteration > iterations) {
+    throw new Error(
+      `checkpoint ${ckpt.path} is at iteration ${ckpt.iteration}, past the ${iterations} iterations asked for`,
+    );
+  }
+  if (ckpt.data !== null && ckpt.data !== undefined && !data.setState) {
+    throw new Error(
+      `checkpoint ${ckpt.path} holds the batch source's state but this source has no setState(): ` +
+        'use the same kind of source as the interrupted run',
+    );
+  }
+  restoreWeights(settings.model.weights, ckpt);
+  restoreVelocity(optimizer, ckpt);
+  if (ckpt.data !== null && ckpt.data !== undefined) data.setState!(ckpt.data);
+  const rng = new TrainerRng(saved.seed);
+  rng.setState(ckpt.rng as RngState);
+  return { iteration: ckpt.iteration, rng, state: saved };
+}
+
+/** The loop itself, from `start` to the end, a divergence or an interruption. */
+async function run(
+  settings: Settings,
+  optimizer: MomentumSgd,
+  start: Start,
+  resumedFrom: Checkpoint | undefined,
+): Promise<TrainResult> {
+  const { options, model, data, iterations, schedule, callbacks, paths } = settings;
+  const { rng, state } = start;
+  let iteration = start.iteration;
+  let checkpointPath = resumedFrom?.path;
   const metricsLog = paths ? new MetricsLog(paths.metrics) : undefined;
   const progress = new ProgressReporter(options.progress ?? 'auto', options.progressStream);
+  const now = () => new Date().toISOString();
   const emit = (record: MetricsRecord) => {
     metricsLog?.write(record);
     callbacks.onLog?.(record);
   };
-  const now = () => new Date().toISOString();
 
   let stopRequested = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -291,36 +315,27 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const onAbort = () => {
     stopRequested = true;
   };
-  if (options.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
-  options.signal?.addEventListener('abort', onAbort);
 
   const segmentStart = performance.now();
   const wallBefore = state.wallSeconds;
   const wall = () => wallBefore + (performance.now() - segmentStart) / 1000;
-  let intervalImages = 0;
-  let intervalSeconds = 0;
-  let secondsPerIteration = Number.NaN;
+  // Speed counts only this process's share of an interval (a resumed interval began in another one).
+  const speed = { images: 0, steps: 0, seconds: 0, secondsPerIteration: Number.NaN };
   let tensorBaseline: number | undefined;
   let warnedGrowth = 0;
-  let status: TrainResult['status'] = 'completed';
-  let divergedAt: number | undefined;
 
   const evaluateNow = async (): Promise<void> => {
     if (!options.evaluate) return;
-    const result = await evaluate(model, options.evaluate.batches(), outputs);
-    state.lastTest = { ...result, iteration };
-    callbacks.onEvaluate?.({ iteration, ...result });
+    const test = await evaluate(model, options.evaluate.batches(), settings.outputs);
+    state.lastTest = { loss: test.loss, error: test.error, iteration };
+    callbacks.onEvaluate?.({ iteration, ...test });
   };
 
   const writeRecord = (): void => {
-    const interval = state.interval;
+    const { interval } = state;
     const live = tf.memory().numTensors;
     const growth = tensorBaseline === undefined ? 0 : live - tensorBaseline;
-    const imagesPerSecond = intervalSeconds > 0 ? intervalImages / intervalSeconds : 0;
-    if (intervalImages > 0) secondsPerIteration = intervalSeconds / Math.max(1, interval.steps);
+    if (speed.steps > 0) speed.secondsPerIteration = speed.seconds / speed.steps;
     const record: LogRecord = {
       type: 'log',
       iteration,
@@ -333,19 +348,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       ...(state.lastTest?.iteration === iteration
         ? { testLoss: state.lastTest.loss, testError: state.lastTest.error }
         : {}),
-      imagesPerSecond,
+      imagesPerSecond: speed.seconds > 0 ? speed.images / speed.seconds : 0,
       liveTensors: live,
       tensorGrowth: growth,
       wallSeconds: wall(),
       time: now(),
     };
     if (interval.steps > 0) state.lastTrain = { loss: record.trainLoss!, error: record.trainError! };
-    state.interval = { steps: 0, images: 0, lossSum: 0, wrong: 0, lr: Number.NaN };
+    state.interval = emptyInterval();
     state.lastRecordIteration = iteration;
-    intervalImages = 0;
-    intervalSeconds = 0;
+    Object.assign(speed, { images: 0, steps: 0, seconds: 0 });
     emit(record);
-    progress.record(record, (iterations - iteration) * secondsPerIteration);
+    progress.record(record, (iterations - iteration) * speed.secondsPerIteration);
     if (growth > 0 && growth > 2 * warnedGrowth) {
       warnedGrowth = growth;
       const message =
@@ -360,10 +374,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     state.wallSeconds = wall();
     await saveCheckpoint(path, {
       iteration,
-      config,
+      config: settings.config,
       rng: rng.getState(),
-      data: data.getState ? data.getState() : null,
-      optimizer: optimizerInfo,
+      data: data.getState ? (data.getState() ?? null) : null,
+      optimizer: optimizerInfo(optimizer),
       metrics: structuredClone(state),
       weights: model.weights.map((w) => snapshot(w.originalName, w.read())),
       velocity: optimizer.getVelocity().map((v, i) => snapshot(optimizer.weights[i]!.originalName, v)),
@@ -373,20 +387,26 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     callbacks.onCheckpoint?.({ iteration, path, reason });
   };
 
-  emit({
-    type: 'start',
-    iteration,
-    iterations,
-    seed: rng.seed,
-    backend: tf.getBackend(),
-    ...(resumedFrom ? { resumedFrom: resumedFrom.path } : {}),
-    config,
-    time: now(),
-  });
-  progress.start(iterations, iteration);
-  if (resumedFrom) progress.message(`resumed from ${resumedFrom.path} at iteration ${iteration}`);
-  let lastStep: StepEndEvent | undefined;
+  let status: TrainResult['status'] = 'completed';
+  let divergedAt: number | undefined;
+  if (options.handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  options.signal?.addEventListener('abort', onAbort);
   try {
+    emit({
+      type: 'start',
+      iteration,
+      iterations,
+      seed: rng.seed,
+      backend: tf.getBackend(),
+      ...(resumedFrom ? { resumedFrom: resumedFrom.path } : {}),
+      config: settings.config,
+      time: now(),
+    });
+    progress.start(iterations, iteration);
+    if (resumedFrom) progress.message(`resumed from ${resumedFrom.path} at iteration ${iteration}`);
     while (iteration < iterations) {
       if (stopRequested || options.signal?.aborted) {
         status = 'interrupted';
@@ -399,24 +419,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           `the schedule gave learning rate ${lr} for iteration ${iteration}; expected a number ≥ 0`,
         );
       }
-      const batch = await data.next();
+      const batch: Batch = await data.next();
       let step: { loss: number; wrong: number; size: number };
       try {
-        step = rng.withMathRandom(() => trainStep(model, optimizer, batch, lr, outputs));
+        step = rng.withMathRandom(() => trainStep(model, optimizer, batch, lr, settings.outputs));
       } finally {
         batch.xs.dispose();
         batch.ys.dispose();
       }
       iteration++;
       tensorBaseline ??= tf.memory().numTensors;
-      const interval = state.interval;
+      const { interval } = state;
       interval.steps++;
       interval.images += step.size;
       interval.lossSum += step.loss;
       interval.wrong += step.wrong;
       interval.lr = lr;
-      intervalImages += step.size;
-      intervalSeconds += (performance.now() - t0) / 1000;
+      speed.images += step.size;
+      speed.steps++;
+      speed.seconds += (performance.now() - t0) / 1000;
       if (!Number.isFinite(step.loss)) {
         status = 'diverged';
         divergedAt = iteration;
@@ -425,31 +446,49 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         progress.message(message);
         break;
       }
-      lastStep = { iteration, lr, loss: step.loss, error: step.wrong / step.size, batchSize: step.size };
-      callbacks.onStepEnd?.(lastStep);
+      callbacks.onStepEnd?.({
+        iteration,
+        lr,
+        loss: step.loss,
+        error: step.wrong / step.size,
+        batchSize: step.size,
+      });
       progress.step({
         iteration,
         lr,
         loss: interval.lossSum / interval.steps,
         error: interval.wrong / interval.images,
-        imagesPerSecond: intervalImages / Math.max(intervalSeconds, 1e-9),
+        imagesPerSecond: speed.images / Math.max(speed.seconds, 1e-9),
         ...(state.lastTest ? { testError: state.lastTest.error } : {}),
       });
-      const evaluateDue = evaluateEvery > 0 && iteration % evaluateEvery === 0;
+      const evaluateDue = settings.evaluateEvery > 0 && iteration % settings.evaluateEvery === 0;
       if (evaluateDue) await evaluateNow();
-      if (evaluateDue || iteration % logEvery === 0) writeRecord();
-      if (paths && iteration % checkpointEvery === 0 && iteration < iterations) {
+      if (evaluateDue || iteration % settings.logEvery === 0) writeRecord();
+      if (paths && iteration % settings.checkpointEvery === 0 && iteration < iterations) {
         await writeCheckpoint(paths.checkpoint, 'periodic');
       }
     }
     if (status === 'completed') {
-      const needsEvaluation = options.evaluate && state.lastTest?.iteration !== iteration;
+      const needsEvaluation = options.evaluate !== undefined && state.lastTest?.iteration !== iteration;
       if (needsEvaluation) await evaluateNow();
       if (needsEvaluation || state.lastRecordIteration !== iteration) writeRecord();
       if (paths) await writeCheckpoint(paths.final, 'final');
     } else if (status === 'interrupted' && paths) {
       await writeCheckpoint(paths.checkpoint, 'interrupt');
     }
+    const wallSeconds = wall();
+    emit({
+      type: 'end',
+      iteration,
+      status,
+      ...(divergedAt !== undefined ? { divergedAt } : {}),
+      wallSeconds,
+      time: now(),
+    });
+    return {
+      ...result(status, iteration, state, settings, checkpointPath, wallSeconds),
+      ...(divergedAt !== undefined ? { divergedAt } : {}),
+    };
   } finally {
     progress.stop();
     if (options.handleSignals) {
@@ -457,230 +496,41 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       process.removeListener('SIGTERM', onSignal);
     }
     options.signal?.removeEventListener('abort', onAbort);
-    optimizer.dispose();
+    metricsLog?.close();
   }
+}
 
-  const interval = state.interval;
+function result(
+  status: TrainResult['status'],
+  iteration: number,
+  state: RunningState,
+  settings: Settings,
+  checkpointPath: string | undefined,
+  wallSeconds: number,
+): TrainResult {
+  const { interval } = state;
+  // A completed run reports its last full interval; a stopped one the interval it stopped in.
   const train =
     status === 'completed' || interval.steps === 0
       ? (state.lastTrain ?? { loss: Number.NaN, error: Number.NaN })
       : { loss: interval.lossSum / interval.steps, error: interval.wrong / interval.images };
-  const wallSeconds = wall();
-  emit({
-    type: 'end',
-    iteration,
-    status,
-    ...(divergedAt !== undefined ? { divergedAt } : {}),
-    wallSeconds,
-    time: now(),
-  });
-  metricsLog?.close();
   return {
     status,
     iteration,
-    ...(divergedAt !== undefined ? { divergedAt } : {}),
     train,
     ...(state.lastTest ? { test: { loss: state.lastTest.loss, error: state.lastTest.error } } : {}),
-    ...(paths ? { metricsPath: paths.metrics } : {}),
+    ...(settings.paths ? { metricsPath: settings.paths.metrics } : {}),
     ...(checkpointPath ? { checkpointPath } : {}),
     wallSeconds,
   };
 }
 
-/**
- * One iteration: forward with BN in training mode (which also moves BN's running statistics, as
- * tfjs-layers' BatchNormalization does in its training branch), softmax cross-entropy, gradients of every
- * trainable weight, and the update, unless the loss is not finite. Returns the batch's loss and mistakes.
- */
-function trainStep(
-  model: LayersModel,
-  optimizer: MomentumSgd,
-  batch: Batch,
-  lr: number,
-  outputs: 'logits' | 'probabilities',
-): { loss: number; wrong: number; size: number } {
-  let output: tf.Tensor | undefined;
-  try {
-    return tf.tidy(() => {
-      const variables = optimizer.weights.map((w) => w.read() as tf.Variable);
-      const { value, grads } = tf.variableGrads(() => {
-        const out = forward(model, batch.xs, true);
-        // tf.variableGrads disposes what its function made except the loss; the output is needed for the error.
-        output = tf.keep(out);
-        return crossEntropy(out, batch.ys, outputs);
-      }, variables);
-      const wrong = countWrong(output!, batch.ys);
-      const [loss, wrongCount] = tf.stack([value, wrong]).dataSync() as Float32Array;
-      if (Number.isFinite(loss!)) optimizer.apply(grads, lr);
-      return { loss: loss!, wrong: wrongCount!, size: batch.size ?? batch.xs.shape[0]! };
-    });
-  } finally {
-    output?.dispose();
-  }
+function emptyInterval(): RunningState['interval'] {
+  return { steps: 0, images: 0, lossSum: 0, wrong: 0, lr: Number.NaN };
 }
 
-/** Mean loss and top-1 error of `model` over `batches`, with BN (and dropout) in inference mode. */
-export async function evaluate(
-  model: LayersModel,
-  batches: AsyncIterable<Batch> | Iterable<Batch>,
-  outputs: OutputKind = 'auto',
-): Promise<{ loss: number; error: number; images: number }> {
-  const kind = resolveOutputs(model, outputs);
-  let lossSum = 0;
-  let wrongSum = 0;
-  let images = 0;
-  for await (const batch of batches) {
-    try {
-      const [loss, wrong] = tf.tidy(() => {
-        const out = forward(model, batch.xs, false);
-        return tf.stack([crossEntropy(out, batch.ys, kind), countWrong(out, batch.ys)]).dataSync();
-      });
-      const size = batch.size ?? batch.xs.shape[0]!;
-      lossSum += loss! * size;
-      wrongSum += wrong!;
-      images += size;
-    } finally {
-      batch.xs.dispose();
-      batch.ys.dispose();
-    }
-  }
-  if (images === 0) throw new Error('evaluation got no batches: evaluate.batches() must yield the test set');
-  return { loss: lossSum / images, error: wrongSum / images, images };
-}
-
-function forward(model: LayersModel, xs: tf.Tensor, training: boolean): tf.Tensor {
-  const out = model.apply(xs, { training });
-  if (Array.isArray(out) || !(out instanceof tf.Tensor)) {
-    throw new Error('train: the model must have a single output tensor [batch, classes]');
-  }
-  if (out.rank !== 2)
-    throw new Error(`train: the model's output must be [batch, classes], got [${out.shape}]`);
-  return out;
-}
-
-/** Mean softmax cross-entropy; `ys` are class indices [B] or targets [B, C]. */
-function crossEntropy(out: tf.Tensor, ys: tf.Tensor, outputs: 'logits' | 'probabilities'): tf.Scalar {
-  const classes = out.shape[1]!;
-  const target = targets(ys, classes, out.shape[0]!);
-  // Probabilities are clipped as Keras does, so a confident mistake costs log(1e-7), not infinity.
-  const logProbs = outputs === 'logits' ? tf.logSoftmax(out) : tf.log(tf.clipByValue(out, 1e-7, 1));
-  return tf.neg(tf.mean(tf.sum(tf.mul(target, logProbs), 1))) as tf.Scalar;
-}
-
-function targets(ys: tf.Tensor, classes: number, batchSize: number): tf.Tensor {
-  if (ys.shape[0] !== batchSize) {
-    throw new Error(`labels have ${ys.shape[0]} rows but the batch has ${batchSize} examples`);
-  }
-  if (ys.rank === 1) return tf.oneHot(tf.cast(ys, 'int32'), classes);
-  if (ys.rank === 2 && ys.shape[1] === classes) return tf.cast(ys, 'float32');
-  throw new Error(`labels must be class indices [B] or one-hot [B, ${classes}], got [${ys.shape}]`);
-}
-
-function countWrong(out: tf.Tensor, ys: tf.Tensor): tf.Scalar {
-  const truth = ys.rank === 1 ? tf.cast(ys, 'int32') : tf.argMax(ys, 1);
-  return tf.sum(tf.cast(tf.notEqual(tf.argMax(out, 1), truth), 'float32'));
-}
-
-function resolveOutputs(model: LayersModel, outputs: OutputKind): 'logits' | 'probabilities' {
-  if (outputs !== 'auto') return outputs;
-  const last = model.layers[model.layers.length - 1];
-  if (!last) return 'logits';
-  const config = last.getConfig();
-  return last.getClassName() === 'Softmax' || config['activation'] === 'softmax' ? 'probabilities' : 'logits';
-}
-
-function snapshot(name: string, tensor: tf.Tensor): CheckpointTensor {
-  const dtype = tensor.dtype === 'int32' ? 'int32' : 'float32';
-  if (tensor.dtype !== dtype) {
-    throw new Error(`checkpoint cannot store ${name}: dtype ${tensor.dtype} (float32 and int32 only)`);
-  }
-  const values = tensor.dataSync();
-  const data = dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values);
-  return { name, shape: [...tensor.shape], dtype, data };
-}
-
-function restoreWeights(weights: readonly LayerVariable[], ckpt: Checkpoint): void {
-  checkTensors('weights', ckpt, weights, ckpt.weights);
-  tf.tidy(() => {
-    weights.forEach((w, i) => {
-      const t = ckpt.weights[i]!;
-      w.write(tf.tensor(t.data, t.shape, t.dtype));
-    });
-  });
-}
-
-function restoreVelocity(optimizer: MomentumSgd, ckpt: Checkpoint): void {
-  checkTensors('velocity', ckpt, optimizer.weights, ckpt.velocity);
-  tf.tidy(() => optimizer.setVelocity(ckpt.velocity.map((t) => tf.tensor(t.data, t.shape, t.dtype))));
-}
-
-function checkTensors(
-  what: string,
-  ckpt: Checkpoint,
-  weights: readonly LayerVariable[],
-  saved: readonly CheckpointTensor[],
-): void {
-  const refuse = (detail: string) =>
-    new Error(
-      `checkpoint ${ckpt.path} does not fit this model (${what}: ${detail}); ` +
-        'resume with the model that wrote it, or start a new run in another runDir',
-    );
-  if (saved.length !== weights.length) {
-    throw refuse(`${saved.length} tensors saved, the model has ${weights.length}`);
-  }
-  weights.forEach((w, i) => {
-    const t = saved[i]!;
-    if (t.name !== w.originalName)
-      throw refuse(`#${i} is '${t.name}' in the checkpoint, '${w.originalName}' here`);
-    if (!tf.util.arraysEqual(t.shape, w.shape as number[])) {
-      throw refuse(`'${t.name}' has shape [${t.shape}] in the checkpoint, [${w.shape}] here`);
-    }
-  });
-}
-
-function checkConfig(ckpt: Checkpoint, config: Record<string, unknown> | null): void {
-  const before = canonical(ckpt.config);
-  const now = canonical(config);
-  if (before === now) return;
-  const a = (ckpt.config ?? {}) as Record<string, unknown>;
-  const b = config ?? {};
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  const differences = keys
-    .filter((k) => canonical(a[k]) !== canonical(b[k]))
-    .map((k) => `${k}: ${canonical(a[k]) ?? 'absent'} in the checkpoint, ${canonical(b[k]) ?? 'absent'} now`);
-  throw new Error(
-    `checkpoint ${ckpt.path} was written for a different configuration (${differences.join('; ')}); ` +
-      'resume with the same config, or start a new run in another runDir',
-  );
-}
-
-function checkOptimizer(ckpt: Checkpoint, now: Checkpoint['optimizer']): void {
-  if (canonical(ckpt.optimizer) !== canonical(now)) {
-    throw new Error(
-      `checkpoint ${ckpt.path} was written with optimizer ${canonical(ckpt.optimizer)}, not ${canonical(now)}; ` +
-        'resume with the same optimizer options, or start a new run in another runDir',
-    );
-  }
-}
-
-/** JSON with sorted keys, so configurations compare by value. */
-function canonical(value: unknown): string | undefined {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)))
-      : v,
-  );
-}
-
-/** The checkpoint with the most iterations among `paths` that exist (each one verified; the first wins ties). */
-async function latestCheckpoint(paths: readonly string[]): Promise<Checkpoint | undefined> {
-  let best: Checkpoint | undefined;
-  for (const path of paths) {
-    if (!existsSync(path)) continue;
-    const ckpt = await loadCheckpoint(path);
-    if (!best || ckpt.iteration > best.iteration) best = ckpt;
-  }
-  return best;
+function optimizerInfo(optimizer: MomentumSgd): Checkpoint['optimizer'] {
+  return { momentum: optimizer.momentum, nesterov: optimizer.nesterov, weightDecay: optimizer.weightDecay };
 }
 
 function checkCount(name: string, value: number, allowZero = false): number {
