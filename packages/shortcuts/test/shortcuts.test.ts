@@ -7,9 +7,12 @@ import {
   createLayerFactories,
   createShortcut,
   listShortcuts,
+  OneMinus,
   registerShortcut,
+  Scale,
   type ShortcutArgs,
   type ShortcutContext,
+  ZeroPadChannels,
 } from '../src/index.js';
 import { roundTrip, setUpBackend, trainingGradients } from './helpers.js';
 
@@ -150,6 +153,28 @@ describe('arithmetic of each shortcut', () => {
     for (let b = 0; b < 2; b++)
       for (let i = 0; i < 2; i++)
         for (let j = 0; j < 2; j++) expect(y[b]![i]![j]).toEqual([...xa[b]![2 * i]![2 * j]!, 0, 0]);
+  });
+});
+
+describe('ZeroPadChannels', () => {
+  it('subsamples odd maps from the first row and column, and passes gradients to the kept pixels', () => {
+    const layer = new ZeroPadChannels({ name: 'pad', channels: 2, stride: 2 });
+    const x = tf.reshape(tf.range(0, 25), [1, 5, 5, 1]);
+    const y = layer.apply(x) as tf.Tensor;
+    expect(y.shape).toEqual([1, 3, 3, 2]);
+    expect(values(y)).toEqual([0, 0, 2, 0, 4, 0, 10, 0, 12, 0, 14, 0, 20, 0, 22, 0, 24, 0]);
+    const grad = tf.grad((input: tf.Tensor) => tf.sum(layer.apply(input) as tf.Tensor))(x);
+    const kept = new Set([0, 2, 4, 10, 12, 14, 20, 22, 24]);
+    expect(values(grad)).toEqual(Array.from({ length: 25 }, (_, i) => (kept.has(i) ? 1 : 0)));
+  });
+
+  it('declares its config and a prefixed class name', () => {
+    const layer = new ZeroPadChannels({ name: 'pad', channels: 8, stride: 2 });
+    const config = layer.getConfig();
+    expect(config).toMatchObject({ channels: 8, stride: 2 });
+    expect(ZeroPadChannels.className).toBe('resnet>ZeroPadChannels');
+    expect(Scale.className).toBe('resnet>Scale');
+    expect(OneMinus.className).toBe('resnet>OneMinus');
   });
 });
 
