@@ -16,6 +16,7 @@ export {
   type EventRecord,
   type LogRecord,
   type MetricsRecord,
+  type ParseMetricsOptions,
   parseMetrics,
 } from './metrics.js';
 export type { ProgressMode } from './progress.js';

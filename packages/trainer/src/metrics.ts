@@ -82,10 +82,38 @@ export class MetricsLog {
   }
 }
 
-/** Reads a metrics.jsonl file back (for reports and tests). */
-export function parseMetrics(text: string): MetricsRecord[] {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as MetricsRecord);
+/** Options of {@link parseMetrics}. */
+export interface ParseMetricsOptions {
+  /** Keep the records of segments a resume rolled back (see {@link parseMetrics}). Default false. */
+  keepRolledBack?: boolean;
+}
+
+/**
+ * Reads a metrics.jsonl file back. A run killed without a checkpoint (SIGKILL, power cut) resumes from its
+ * last checkpoint and logs the iterations after it again; by default the records a resume rolled back are
+ * dropped, so each iteration appears once, as the run that went on saw it. A last line cut short by a crash
+ * is ignored; a damaged line elsewhere is an error.
+ */
+export function parseMetrics(text: string, options: ParseMetricsOptions = {}): MetricsRecord[] {
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  const records: MetricsRecord[] = [];
+  for (const [i, line] of lines.entries()) {
+    let record: MetricsRecord;
+    try {
+      record = JSON.parse(line) as MetricsRecord;
+    } catch (error) {
+      if (i === lines.length - 1 && !text.endsWith('\n')) break;
+      throw new Error(
+        `metrics line ${i + 1} is not JSON (${(error as Error).message}): ${line.slice(0, 80)}`,
+      );
+    }
+    if (record.type === 'start' && !options.keepRolledBack) {
+      const resumedAt = record.iteration;
+      const kept = records.filter((r) => r.iteration <= resumedAt);
+      records.length = 0;
+      records.push(...kept);
+    }
+    records.push(record);
+  }
+  return records;
 }

@@ -1,0 +1,65 @@
+// Reading metrics.jsonl back: records a resume rolled back are dropped, a torn last line is ignored.
+import { expect, test } from 'vitest';
+import { type LogRecord, type MetricsRecord, parseMetrics } from '../src/index.js';
+
+const time = '2026-01-01T00:00:00.000Z';
+const start = (iteration: number): MetricsRecord => ({
+  type: 'start',
+  iteration,
+  iterations: 10,
+  seed: 1,
+  backend: 'cpu',
+  config: null,
+  time,
+});
+const log = (iteration: number, trainLoss: number): LogRecord => ({
+  type: 'log',
+  iteration,
+  lr: 0.1,
+  trainLoss,
+  trainError: 0.5,
+  trainIterations: 2,
+  imagesPerSecond: 100,
+  liveTensors: 10,
+  tensorGrowth: 0,
+  wallSeconds: iteration,
+  time,
+});
+const checkpoint = (iteration: number): MetricsRecord => ({
+  type: 'checkpoint',
+  iteration,
+  path: 'run/checkpoint.ckpt',
+  reason: 'periodic',
+  time,
+});
+
+// A run checkpointed at 4, logged 6, was SIGKILLed, resumed from 4 and logged 6 and 8 again.
+const records = [
+  start(0),
+  log(2, 2.0),
+  log(4, 1.5),
+  checkpoint(4),
+  log(6, 1.4),
+  start(4),
+  log(6, 1.3),
+  log(8, 1.2),
+];
+const text = `${records.map((r) => JSON.stringify(r)).join('\n')}\n`;
+
+test('the records of a rolled-back segment are dropped', () => {
+  const logs = parseMetrics(text).filter((r): r is LogRecord => r.type === 'log');
+  expect(logs.map((r) => [r.iteration, r.trainLoss])).toEqual([
+    [2, 2.0],
+    [4, 1.5],
+    [6, 1.3],
+    [8, 1.2],
+  ]);
+  expect(parseMetrics(text, { keepRolledBack: true })).toHaveLength(records.length);
+});
+
+test('a last line cut short by a crash is ignored; a damaged line elsewhere is an error', () => {
+  const torn = `${text}{"type":"log","iterat`;
+  expect(parseMetrics(torn)).toHaveLength(parseMetrics(text).length);
+  const damaged = text.replace('"type":"checkpoint"', '"type":checkpoint"');
+  expect(() => parseMetrics(damaged)).toThrow(/metrics line 4 is not JSON/);
+});
