@@ -17,8 +17,15 @@ export interface BenchmarkAugmentationOptions {
 }
 
 export interface AugmentationBenchmark {
-  /** Augmented training images prepared per second on one core. */
+  /** Augmented training images prepared per second of wall-clock time, on one thread (one core). */
   imagesPerSec: number;
+  /**
+   * Images per second of CPU time used by the process: the one-core rate with the time lost to other processes
+   * on a busy machine taken out (garbage-collector threads count against it, so it errs low).
+   */
+  imagesPerCpuSec: number;
+  /** CPU seconds per wall second during the measurement; well below 1 means the machine was busy. */
+  cpuShare: number;
   /** Milliseconds to prepare one batch. */
   msPerBatch: number;
   images: number;
@@ -52,22 +59,31 @@ export async function benchmarkAugmentation(
     seed: 0,
     dropLast: true,
   });
-  const run = (ms: number): { images: number; batches: number; elapsed: number } => {
+  const run = (ms: number): { images: number; batches: number; elapsed: number; cpu: number } => {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     let images = 0;
     let batches = 0;
     while (performance.now() - start < ms) {
       images += generator.next().size;
       batches++;
     }
-    return { images, batches, elapsed: (performance.now() - start) / 1000 };
+    const cpu = process.cpuUsage(cpuStart);
+    return {
+      images,
+      batches,
+      elapsed: (performance.now() - start) / 1000,
+      cpu: (cpu.user + cpu.system) / 1e6,
+    };
   };
   run(1000);
   // Let a pending garbage collection of the warm-up's arrays run outside the measurement where it can.
   await new Promise((resolve) => setImmediate(resolve));
-  const { images, batches, elapsed } = run(seconds * 1000);
+  const { images, batches, elapsed, cpu } = run(seconds * 1000);
   return {
     imagesPerSec: images / elapsed,
+    imagesPerCpuSec: images / cpu,
+    cpuShare: cpu / elapsed,
     msPerBatch: (elapsed * 1000) / batches,
     images,
     batches,

@@ -197,6 +197,13 @@ describe('trainBatches augmentation', () => {
     const got = await take(resumed, 9);
     expect(fingerprint(got)).toEqual(fingerprint(expected));
     resumed.close();
+    // Read at once after next(), before the prefetch ran: the same state.
+    const again = trainBatches(split, options);
+    await take(again, 4);
+    const fifth = await again.next();
+    expect(again.getState()).toEqual(saved);
+    tf.dispose([fifth.xs, fifth.ys]);
+    again.close();
     const other = trainBatches(split, { ...options, batchSize: 8 });
     expect(() => other.setState(saved)).toThrow(/batchSize = 16, this source has 8/);
     expect(() => other.setState({ nonsense: true })).toThrow(/getState\(\)/);
