@@ -1,7 +1,8 @@
 // loadCifar: finds the dataset (an explicit folder, an environment variable, the cache, or a download),
 // reads and checks it, and splits off a validation set when asked.
-import { rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import seedrandom from 'seedrandom';
 import { type CifarName, type DatasetSpec, datasetSpec, PIXELS } from './datasets.js';
 import { DownloadError, downloadFile } from './download.js';
@@ -103,6 +104,32 @@ async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise
       `${spec.title} is not in ${cached} and downloading is turned off. ${localCopyHelp(spec)}, or allow the download from ${url}.`,
     );
   }
+  await mkdir(cacheDir, { recursive: true });
+  // One download per cache folder at a time: parallel runs (several seeds of one experiment) wait for the
+  // first one and then read what it extracted. The lock is a folder whose age is refreshed while held, so a
+  // crashed process's lock goes stale after 30 s.
+  const release = await lockfile.lock(cached, {
+    realpath: false,
+    lockfilePath: `${cached}.lock`,
+    stale: 30_000,
+    retries: { forever: true, minTimeout: 200, maxTimeout: 2000 },
+    // Losing the lock (a stalled event loop) is not fatal: the checksum still guards what is written.
+    onCompromised: () => {},
+  });
+  try {
+    if (await isFile(join(cached, spec.trainFiles[0]!.name))) return cached;
+    return await downloadAndExtract(options, spec, cacheDir, url);
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+async function downloadAndExtract(
+  options: LoadCifarOptions,
+  spec: DatasetSpec,
+  cacheDir: string,
+  url: string,
+): Promise<string> {
   const verify = options.verify ?? true;
   const archive = join(cacheDir, spec.archiveName);
   try {

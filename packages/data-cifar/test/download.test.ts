@@ -206,6 +206,41 @@ describe('download', () => {
     expect(server.requests.slice(before).map((r) => r.range)).toEqual([`bytes=${partSize}-`]);
   });
 
+  it('gives up on a stalled connection after the idle timeout and resumes', async () => {
+    const cutAt = Math.floor(archive10.length / 4);
+    server.set('/stall.tar.gz', { kind: 'stall', body: archive10, cutAt, times: 1 });
+    const dest = join(await freshCache(), 'stalled.tar.gz');
+    const before = server.requests.length;
+    await downloadFile({
+      url: server.url('/stall.tar.gz'),
+      dest,
+      md5: md5(archive10),
+      idleTimeoutMs: 300,
+      retryDelayMs: 5,
+      progress: false,
+    });
+    expect((await readFile(dest)).equals(archive10)).toBe(true);
+    const ranges = server.requests.slice(before).map((r) => r.range);
+    expect(ranges).toEqual([undefined, `bytes=${cutAt}-`]);
+  });
+
+  it('downloads once when several loads share a cache at the same time', async () => {
+    server.set('/shared.tar.gz', { kind: 'file', body: archive10 });
+    const cacheDir = await freshCache();
+    const options = {
+      dataset: 'cifar10',
+      cacheDir,
+      url: server.url('/shared.tar.gz'),
+      md5: md5(archive10),
+      ...fast,
+    } as const;
+    const before = server.requests.length;
+    const loaded = await Promise.all([loadCifar(options), loadCifar(options), loadCifar(options)]);
+    expect(loaded.map((d) => d.train.size)).toEqual([50, 50, 50]);
+    expect(server.requests.slice(before).filter((r) => r.path === '/shared.tar.gz')).toHaveLength(1);
+    expect(existsSync(join(cacheDir, 'cifar-10-batches-bin.lock'))).toBe(false);
+  });
+
   it('starts over when the server ignores the Range request', async () => {
     server.set('/norange.tar.gz', { kind: 'drop', body: archive10, cutAt: 1000, times: 1 });
     const cacheDir = await freshCache();

@@ -18,7 +18,9 @@ export type Behaviour =
   /** A status code and a short text body. */
   | { kind: 'status'; status: number }
   /** Announces the whole length, sends `cutAt` bytes and drops the connection, `times` times; then serves the file. */
-  | { kind: 'drop'; body: Buffer; cutAt: number; times: number };
+  | { kind: 'drop'; body: Buffer; cutAt: number; times: number }
+  /** Like 'drop', but keeps the connection open and silent instead of closing it. */
+  | { kind: 'stall'; body: Buffer; cutAt: number; times: number };
 
 export interface LoggedRequest {
   path: string;
@@ -47,6 +49,12 @@ export async function startServer(): Promise<LoopbackServer> {
     }
     if (route.kind === 'status') {
       res.writeHead(route.status, { 'content-type': 'text/plain' }).end('failure on purpose');
+      return;
+    }
+    if (route.kind === 'stall' && route.times > 0) {
+      route.times--;
+      res.writeHead(200, { 'content-length': route.body.length, etag });
+      res.write(route.body.subarray(0, route.cutAt));
       return;
     }
     if (route.kind === 'drop' && route.times > 0) {
