@@ -1,0 +1,50 @@
+// `analyze gradients`: the paper's eq. 5 and eq. 8 made visible. For each Table 1 shortcut variant at
+// initialisation, the norm of the loss gradient with respect to every Residual Unit's input, last unit to first.
+import type { Command } from 'commander';
+import { parsePositiveInt } from './shared.js';
+
+export function analyzeCommand(program: Command): Command {
+  const analyze = program
+    .command('analyze')
+    .description('analyses of the networks (see `analyze gradients`)');
+  analyze
+    .command('gradients')
+    .description(
+      "for each Table 1 shortcut variant at initialisation, ‖∂E/∂x_l‖ for every unit's input, last unit to first",
+    )
+    .option('--depth <d>', 'network depth (6n+2, original basic unit as in Table 1)', parsePositiveInt, 56)
+    .option('--batch <n>', 'images in the batch', parsePositiveInt, 16)
+    .option('--backend <name>', 'TensorFlow.js backend', 'auto')
+    .option('--data-dir <dir>', 'use real CIFAR-10 test images from this folder instead of synthetic ones')
+    .option('--out <dir>', 'where the plot goes', 'runs/analysis')
+    .option('--seed <n>', 'seed of the weights and the images', parsePositiveInt, 1)
+    .option('--json', 'print, per variant, the per-unit norms and the ratio first unit / last unit')
+    .action(
+      async (options: {
+        depth: number;
+        batch: number;
+        backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+        dataDir?: string;
+        out: string;
+        seed: number;
+        json?: boolean;
+      }) => {
+        const { analyzeGradients, formatGradientTable, writeGradientPlot } = await import('../gradients.js');
+        const analysis = await analyzeGradients({
+          depth: options.depth,
+          batchSize: options.batch,
+          backend: options.backend,
+          seed: options.seed,
+          ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+        });
+        const plot = await writeGradientPlot(analysis, options.out);
+        if (options.json) {
+          console.log(JSON.stringify(analysis, null, 2));
+          return;
+        }
+        console.log(formatGradientTable(analysis));
+        console.log(`\nplot: ${plot}`);
+      },
+    );
+  return analyze;
+}

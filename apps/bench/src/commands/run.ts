@@ -1,0 +1,68 @@
+// `run --table N`: trains the rows of a table at a scale and writes the table's report.
+import { type Command, Option } from 'commander';
+import type { DataChoice } from '../runner.js';
+import type { ScaleName } from '../scales.js';
+import { defaultOut, parseInteger, parseList, parsePositiveInt, parseTable, RUNS_ROOT } from './shared.js';
+
+export interface RunOptions {
+  table: number;
+  rows?: string[];
+  scale: ScaleName;
+  runs?: number;
+  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  dataset?: DataChoice;
+  dataDir?: string;
+  out?: string;
+  seed: number;
+}
+
+export function runCommand(program: Command): Command {
+  return program
+    .command('run')
+    .description(
+      'train the rows of a table and write its report (re-running resumes and skips finished runs)',
+    )
+    .requiredOption('--table <n>', 'which table: 1, 2 or 3', parseTable)
+    .option('--rows <ids>', 'comma-separated row ids (see `list`); default all', parseList)
+    .addOption(
+      new Option('--scale <scale>', 'protocol').choices(['paper', 'quick', 'smoke']).default('quick'),
+    )
+    .option('--runs <n>', 'runs per row (default: 5 at paper scale, 1 otherwise)', parsePositiveInt)
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend')
+        .choices(['auto', 'tensorflow', 'wasm', 'cpu'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--dataset <name>',
+        "data (default: each row's CIFAR set; synthetic at smoke scale)",
+      ).choices(['cifar10', 'cifar100', 'synthetic']),
+    )
+    .option(
+      '--data-dir <dir>',
+      'a local copy of the extracted CIFAR folder (or set RESNET_CIFAR10_DIR / RESNET_CIFAR100_DIR)',
+    )
+    .option('--out <dir>', `where runs and reports go (default: ${RUNS_ROOT}/<scale>)`)
+    .option('--seed <n>', 'run k of a row uses seed + k − 1', parseInteger, 1)
+    .action(async (options: RunOptions) => {
+      // Loaded on use: TensorFlow.js and the models take seconds to import, `list` and `--help` should not wait.
+      const { runTable } = await import('../runner.js');
+      const out = options.out ?? defaultOut(options.scale);
+      const outcome = await runTable({
+        table: options.table,
+        scale: options.scale,
+        backend: options.backend,
+        out,
+        seed: options.seed,
+        handleSignals: true,
+        ...(options.rows ? { rows: options.rows } : {}),
+        ...(options.runs ? { runs: options.runs } : {}),
+        ...(options.dataset ? { dataset: options.dataset } : {}),
+        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      });
+      console.log(`\n${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
+      // 130: the conventional exit status of a process stopped by SIGINT; the runs stay resumable.
+      if (outcome.status === 'interrupted') process.exitCode = 130;
+    });
+}

@@ -1,0 +1,39 @@
+// Option parsers and defaults shared by the commands.
+import { join } from 'node:path';
+import { InvalidArgumentError } from 'commander';
+
+/** Runs go to `runs/<scale>/` under the current folder unless `--out` says otherwise. */
+export const RUNS_ROOT = 'runs';
+
+export function defaultOut(scale: string): string {
+  return join(RUNS_ROOT, scale);
+}
+
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+export function parseInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected an integer, got '${value}'`);
+  return n;
+}
+
+export function parseList(value: string): string[] {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list of row ids');
+  return items;
+}
+
+export function parseTable(value: string): number {
+  if (!['1', '2', '3'].includes(value)) {
+    throw new InvalidArgumentError(`the bench has tables 1, 2 and 3 (see \`list\`), got '${value}'`);
+  }
+  return Number(value);
+}

@@ -1,0 +1,211 @@
+// A table's report, rebuilt from the run folders on disk: `report.md` (the paper's error next to ours, with a
+// header saying where the numbers came from) and two SVG plots (test error and training loss vs iteration,
+// one line per row, like the paper's Figs. 1 and 6). Nothing in it depends on when or where it is rebuilt.
+import { join } from 'node:path';
+import { type ExperimentRow, type ExperimentTable, formatPaperError, getTable } from './experiments.js';
+import { writeTextAtomic } from './files.js';
+import { type LinePoint, lineChartSvg } from './plots.js';
+import { type MetricPoint, type RunRecord, readRowRuns, tableDir } from './run-files.js';
+
+/** The paper's definition of failure: test error over 20%. */
+export const FAIL_THRESHOLD_PERCENT = 20;
+
+export interface RowSummary {
+  row: ExperimentRow;
+  runs: RunRecord[];
+  /** Runs with a result (completed or diverged). */
+  finished: number;
+  diverged: number;
+  /** Runs expected by the configuration the row was run with. */
+  expected: number;
+  /** Median test error (%) over finished runs, a diverged run counting as an infinite error. */
+  median?: number;
+  mean?: number;
+  std?: number;
+  fail: boolean;
+}
+
+export interface TableReport {
+  table: ExperimentTable;
+  markdown: string;
+  reportPath: string;
+  plots: { testError: string; trainLoss: string };
+  rows: RowSummary[];
+}
+
+export function summarizeRow(row: ExperimentRow, runs: RunRecord[]): RowSummary {
+  const results = runs.flatMap((r) => (r.result ? [r.result] : []));
+  const diverged = results.filter((r) => r.status === 'diverged').length;
+  const errors = results
+    .filter((r) => r.status === 'completed' && r.testErrorPercent !== null)
+    .map((r) => r.testErrorPercent as number);
+  const forMedian = [
+    ...errors,
+    ...Array<number>(results.length - errors.length).fill(Number.POSITIVE_INFINITY),
+  ];
+  const expected = Math.max(runs.length, ...runs.map((r) => r.config?.runs ?? 0));
+  const summary: RowSummary = { row, runs, finished: results.length, diverged, expected, fail: false };
+  if (forMedian.length > 0) {
+    summary.median = median(forMedian);
+    summary.fail = summary.median > FAIL_THRESHOLD_PERCENT;
+  }
+  if (errors.length > 0) {
+    summary.mean = errors.reduce((a, b) => a + b, 0) / errors.length;
+    // Sample standard deviation (n − 1), as a spread over a handful of runs is usually reported.
+    summary.std =
+      errors.length > 1
+        ? Math.sqrt(errors.reduce((a, e) => a + (e - (summary.mean as number)) ** 2, 0) / (errors.length - 1))
+        : 0;
+  }
+  return summary;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function fmt(value: number): string {
+  return value.toFixed(2);
+}
+
+function oursCell(s: RowSummary): string {
+  if (s.median === undefined) return s.runs.length > 0 ? 'running' : 'not run';
+  if (!Number.isFinite(s.median)) return 'fail (diverged)';
+  return s.fail ? `fail (${fmt(s.median)})` : fmt(s.median);
+}
+
+function remark(s: RowSummary): string {
+  const parts: string[] = [];
+  if (s.diverged > 0) parts.push(`${s.diverged} of ${s.finished} diverged`);
+  const unfinished = s.runs.length - s.finished;
+  if (unfinished > 0) parts.push(`${unfinished} unfinished`);
+  return parts.join('; ');
+}
+
+/** Distinct values in first-seen order, joined for the header ('unknown' when there are none). */
+function distinct(values: ReadonlyArray<string | number | undefined>): string {
+  const seen = [...new Set(values.filter((v) => v !== undefined).map(String))];
+  return seen.length > 0 ? seen.join(', ') : 'unknown';
+}
+
+/** The report's Markdown for a table's rows as summarised from disk. */
+export function renderReport(table: ExperimentTable, rows: readonly RowSummary[]): string {
+  const runs = rows.flatMap((s) => s.runs);
+  const configs = runs.flatMap((r) => (r.config ? [r.config] : []));
+  const envs = runs.flatMap((r) => (r.result ? [r.result.environment] : []));
+  const comparable = configs.length > 0 && configs.every((c) => c.comparable);
+  const shrinks = [...new Set(configs.flatMap((c) => c.shrinks))];
+  const lines: string[] = [];
+  lines.push(`# ${table.title}`, '');
+  lines.push(`- backend: ${distinct(envs.map((e) => e.backend))}`);
+  lines.push(`- device: ${distinct(envs.map((e) => e.device))}`);
+  lines.push(`- scale: ${distinct(configs.map((c) => c.scale))}`);
+  lines.push(
+    `- dataset: ${distinct(configs.map((c) => (c.data === 'synthetic' ? `synthetic (${c.dataset} format)` : c.dataset)))}`,
+  );
+  lines.push(`- seed: ${distinct(configs.map((c) => c.baseSeed))} (run k uses seed + k − 1)`);
+  lines.push(`- commit: ${distinct(envs.map((e) => e.commit))}`);
+  lines.push(
+    `- TensorFlow.js: ${distinct(envs.map((e) => e.tfjs))}; Node.js ${distinct(envs.map((e) => e.node))}`,
+  );
+  lines.push('');
+  if (!comparable && configs.length > 0) {
+    lines.push(
+      "**Reduced scale: these numbers are NOT comparable to the paper's.** What this scale changes from the paper's protocol:",
+      '',
+      ...shrinks.map((s) => `- ${s}`),
+      '',
+    );
+  }
+  lines.push(
+    "Test error (%). Paper: median of 5 runs (mean ± std where the paper gives it). Ours: median over this table's runs; 'fail' = error over 20% or diverged, as the paper defines it.",
+    '',
+  );
+  lines.push('| row | id | preset | paper | ours (median) | mean ± std | runs | remark |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const s of rows.filter((r) => r.runs.length > 0)) {
+    const errors = s.runs.filter((r) => r.result?.status === 'completed').length;
+    const meanStd =
+      s.mean === undefined || s.std === undefined
+        ? '—'
+        : errors > 1
+          ? `${fmt(s.mean)} ± ${fmt(s.std)}`
+          : fmt(s.mean);
+    const runsCell = `${s.finished}/${s.expected}`;
+    lines.push(
+      `| ${s.row.label} | ${s.row.id} | \`${s.row.preset}\` | ${formatPaperError(s.row)} | ${oursCell(s)} | ${meanStd} | ${runsCell} | ${remark(s)} |`,
+    );
+  }
+  const notRun = rows.filter((r) => r.runs.length === 0).map((r) => r.row.id);
+  if (notRun.length > 0) lines.push('', `Rows not run: ${notRun.join(', ')}.`);
+  lines.push('');
+  lines.push(
+    '![test error vs iteration](test-error.svg)',
+    '',
+    '![training loss vs iteration](train-loss.svg)',
+    '',
+  );
+  return lines.join('\n');
+}
+
+/**
+ * One line per row: the mean over the row's runs of the metric at each logged iteration (runs of a row share
+ * their logging schedule, so the iterations line up).
+ */
+export function curvePoints(
+  rows: readonly RowSummary[],
+  pick: (p: MetricPoint) => number | undefined,
+): LinePoint[] {
+  const points: LinePoint[] = [];
+  for (const s of rows) {
+    const byIteration = new Map<number, number[]>();
+    for (const run of s.runs) {
+      for (const p of run.metrics) {
+        const value = pick(p);
+        if (value === undefined || !Number.isFinite(value)) continue;
+        const list = byIteration.get(p.iteration) ?? [];
+        list.push(value);
+        byIteration.set(p.iteration, list);
+      }
+    }
+    for (const [x, values] of [...byIteration].sort((a, b) => a[0] - b[0])) {
+      points.push({ series: s.row.id, x, y: values.reduce((a, b) => a + b, 0) / values.length });
+    }
+  }
+  return points;
+}
+
+/** Reads the runs of a table from `out`, writes its report.md and plots, and returns them. */
+export async function writeTableReport(out: string, tableNumber: number): Promise<TableReport> {
+  const table = getTable(tableNumber);
+  const rows = table.rows.map((row) => summarizeRow(row, readRowRuns(out, table.table, row.id)));
+  const markdown = renderReport(table, rows);
+  const dir = tableDir(out, table.table);
+  const withRuns = rows.filter((s) => s.runs.length > 0);
+  const series = withRuns.map((s) => s.row.id);
+  const testError = await lineChartSvg({
+    title: `${table.title.split(':')[0]}: test error`,
+    xTitle: 'iteration',
+    yTitle: 'test error (%)',
+    points: curvePoints(withRuns, (p) => p.testErrorPercent),
+    series,
+    markers: true,
+  });
+  const trainLoss = await lineChartSvg({
+    title: `${table.title.split(':')[0]}: training loss`,
+    xTitle: 'iteration',
+    yTitle: 'training loss',
+    points: curvePoints(withRuns, (p) => p.trainLoss),
+    series,
+  });
+  const reportPath = join(dir, 'report.md');
+  const plots = { testError: join(dir, 'test-error.svg'), trainLoss: join(dir, 'train-loss.svg') };
+  await writeTextAtomic(plots.testError, testError);
+  await writeTextAtomic(plots.trainLoss, trainLoss);
+  await writeTextAtomic(reportPath, markdown);
+  return { table, markdown, reportPath, plots, rows };
+}

@@ -1,0 +1,136 @@
+// The files of one run folder (`<out>/table<N>/<row>/run<k>/`) and the code that reads them back: the
+// report is built from these files alone, so `report` can rebuild it from disk at any time.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonIfExists, readJsonLines } from './files.js';
+
+/** What `config.json` holds: everything that decides a run, written before training starts. */
+export interface RunConfig {
+  table: number;
+  row: string;
+  label: string;
+  preset: string;
+  run: number;
+  /** The seed given to `run --seed`; run k uses `baseSeed + k - 1`. */
+  baseSeed: number;
+  seed: number;
+  scale: string;
+  /** What the scale shrinks (empty at paper scale). */
+  shrinks: readonly string[];
+  comparable: boolean;
+  dataset: string;
+  /** 'real' CIFAR files or generated 'synthetic' ones. */
+  data: 'real' | 'synthetic';
+  model: Record<string, unknown>;
+  iterations: number;
+  batchSize: number;
+  schedule: string;
+  normalization: string;
+  augment: boolean;
+  evaluateEvery: number;
+  testImages: number | null;
+  runs: number;
+}
+
+/** Where the numbers were made. */
+export interface RunEnvironment {
+  backend: string;
+  gpu: boolean;
+  device: string;
+  commit: string;
+  node: string;
+  tfjs: string;
+}
+
+/** What `result.json` holds: written once, at the end of a run that completed or diverged. */
+export interface RunResult {
+  status: 'completed' | 'diverged';
+  iteration: number;
+  divergedAt: number | null;
+  /** Final test error in percent (null when the run diverged before any evaluation). */
+  testErrorPercent: number | null;
+  testLoss: number | null;
+  trainLoss: number | null;
+  trainErrorPercent: number | null;
+  wallSeconds: number;
+  environment: RunEnvironment;
+}
+
+/** One line of the metrics file, reduced to what the plots need. */
+export interface MetricPoint {
+  iteration: number;
+  trainLoss?: number;
+  testErrorPercent?: number;
+}
+
+export interface RunRecord {
+  run: number;
+  dir: string;
+  config?: RunConfig;
+  result?: RunResult;
+  metrics: MetricPoint[];
+}
+
+export function tableDir(out: string, table: number): string {
+  return join(out, `table${table}`);
+}
+
+export function runDir(out: string, table: number, row: string, run: number): string {
+  return join(tableDir(out, table), row, `run${run}`);
+}
+
+export const CONFIG_FILE = 'config.json';
+export const RESULT_FILE = 'result.json';
+export const METRICS_FILE = 'metrics.jsonl';
+
+/** The runs of a row found on disk, in run order. */
+export function readRowRuns(out: string, table: number, row: string): RunRecord[] {
+  const dir = join(tableDir(out, table), row);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((name) => /^run(\d+)$/.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b)
+    .map((run) => readRun(join(dir, `run${run}`), run));
+}
+
+export function readRun(dir: string, run: number): RunRecord {
+  const config = readJsonIfExists<RunConfig>(join(dir, CONFIG_FILE));
+  const result = readJsonIfExists<RunResult>(join(dir, RESULT_FILE));
+  return {
+    run,
+    dir,
+    ...(config ? { config } : {}),
+    ...(result ? { result } : {}),
+    metrics: readMetrics(join(dir, METRICS_FILE)),
+  };
+}
+
+/**
+ * The trainer's metrics file as plot points: its `log` records (mean training loss of the interval, and the
+ * test error where an evaluation ran), errors turned from fractions into percentages. A resumed run appends a
+ * `start` record at its checkpoint's iteration; points the interrupted segment logged past it are dropped,
+ * since the resumed segment logs those iterations again.
+ */
+export function readMetrics(path: string): MetricPoint[] {
+  let points: MetricPoint[] = [];
+  for (const record of readJsonLines<Record<string, unknown>>(path)) {
+    const iteration = record['iteration'];
+    if (typeof iteration !== 'number') continue;
+    if (record['type'] === 'start') {
+      points = points.filter((p) => p.iteration <= iteration);
+      continue;
+    }
+    if (record['type'] !== 'log') continue;
+    const point: MetricPoint = { iteration };
+    const trainLoss = record['trainLoss'];
+    const testError = record['testError'];
+    if (typeof trainLoss === 'number') point.trainLoss = trainLoss;
+    if (typeof testError === 'number') point.testErrorPercent = testError * 100;
+    if (point.trainLoss === undefined && point.testErrorPercent === undefined) continue;
+    points = points.filter((p) => p.iteration !== iteration);
+    points.push(point);
+  }
+  return points;
+}

@@ -1,0 +1,239 @@
+// Runs the rows of a table: for every row and run, builds the network from its preset at the scale's depth,
+// trains it with the paper's recipe (scaled with the iterations) and leaves config.json, metrics.jsonl, a
+// checkpoint and finally result.json in the run's folder. A run with a result.json is skipped; a run without
+// one resumes from its last checkpoint, so re-running the same command carries on where it stopped.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type BackendChoice, type BackendInfo, initBackend } from '@resnet/backend';
+import { getPreset } from '@resnet/models';
+import * as tf from '@tensorflow/tfjs-core';
+import { type LoadedData, loadData } from './data.js';
+import { describeDevice, gitCommit } from './environment.js';
+import { type ExperimentRow, getTable, selectRows } from './experiments.js';
+import { readJsonIfExists, writeJsonAtomic } from './files.js';
+import { type TableReport, writeTableReport } from './report.js';
+import {
+  CONFIG_FILE,
+  RESULT_FILE,
+  type RunConfig,
+  type RunEnvironment,
+  type RunResult,
+  runDir,
+} from './run-files.js';
+import { getScale, type Scale, type ScaleName } from './scales.js';
+import { trainRun } from './train-run.js';
+
+export type DataChoice = 'cifar10' | 'cifar100' | 'synthetic';
+
+export interface RunTableArgs {
+  /** Table number (1, 2 or 3). */
+  table: number;
+  /** Row ids; all rows of the table at the scale when empty. */
+  rows?: readonly string[];
+  scale: ScaleName;
+  /** Runs per row; the scale's default when absent. */
+  runs?: number;
+  backend?: BackendChoice;
+  /** A real dataset (keeps the table's rows of that dataset) or generated data; the scale decides when absent. */
+  dataset?: DataChoice;
+  /** A local copy of the extracted CIFAR folder. */
+  dataDir?: string;
+  /** Root of the run folders. */
+  out: string;
+  /** Run k of a row uses seed + k − 1. */
+  seed?: number;
+  /** Stops training at the next iteration; the run stays resumable. */
+  signal?: AbortSignal;
+  /** Let the trainer turn SIGINT/SIGTERM into a clean stop with a checkpoint (the CLI does). */
+  handleSignals?: boolean;
+  /** Called after every training iteration (the tests use it to interrupt a run part-way). */
+  onIteration?: (info: { row: string; run: number; iteration: number }) => void;
+  log?: (line: string) => void;
+}
+
+export interface RunTableOutcome {
+  status: 'completed' | 'interrupted';
+  backend: BackendInfo;
+  /** Run folders trained to the end by this call, skipped because already finished, and resumed. */
+  trained: string[];
+  skipped: string[];
+  resumed: string[];
+  report: TableReport;
+}
+
+/** The data a row trains on: its own dataset, or the one `--dataset` names. */
+function rowData(scale: Scale, choice: DataChoice | undefined): 'real' | 'synthetic' {
+  if (choice === 'synthetic') return 'synthetic';
+  if (choice === undefined) return scale.defaultData;
+  return 'real';
+}
+
+/** What `config.json` of a run will hold. */
+export function runConfig(args: {
+  table: number;
+  row: ExperimentRow;
+  scale: Scale;
+  run: number;
+  runs: number;
+  baseSeed: number;
+  data: 'real' | 'synthetic';
+}): RunConfig {
+  const { row, scale } = args;
+  const preset = getPreset(row.preset);
+  const unit = preset.config.unit ?? 'basic';
+  const depth = scale.depth(typeof unit === 'string' ? unit : 'custom', preset.config.depth);
+  const seed = args.baseSeed + args.run - 1;
+  const model = { ...preset.config, depth, seed } as Record<string, unknown>;
+  if (typeof unit !== 'string') model['unit'] = 'custom';
+  const batchSize = scale.name === 'paper' && row.batchSize ? row.batchSize : scale.batchSize;
+  return {
+    table: args.table,
+    row: row.id,
+    label: row.label,
+    preset: row.preset,
+    run: args.run,
+    baseSeed: args.baseSeed,
+    seed,
+    scale: scale.name,
+    shrinks: scale.shrinks,
+    comparable: scale.comparable && args.data === 'real',
+    dataset: row.dataset,
+    data: args.data,
+    model,
+    iterations: scale.iterations,
+    batchSize,
+    schedule:
+      scale.iterations === 64_000
+        ? 'paper: lr 0.1, ÷10 at 32000 and 48000, warm-up 400 iterations at 0.01'
+        : `paper's scaled to ${scale.iterations} iterations: ÷10 at 50% and 75%, warm-up 1/160 of the run at 0.01`,
+    normalization: 'per-channel',
+    augment: true,
+    evaluateEvery: scale.evaluateEvery,
+    testImages: scale.testImages ?? null,
+    runs: args.runs,
+  };
+}
+
+/** Everything in a config that decides the numbers (the run count can grow without invalidating a run). */
+function sameExperiment(a: RunConfig, b: RunConfig): boolean {
+  const { runs: _a, ...restA } = a;
+  const { runs: _b, ...restB } = b;
+  return JSON.stringify(restA) === JSON.stringify(restB);
+}
+
+export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
+  const log = args.log ?? ((line: string) => console.log(line));
+  const table = getTable(args.table);
+  const scale = getScale(args.scale);
+  let rows = selectRows(table, scale.name, args.rows ?? []);
+  if (args.dataset === 'cifar10' || args.dataset === 'cifar100') {
+    const wanted = args.dataset;
+    const mismatched = rows.filter((r) => r.dataset !== wanted);
+    if (args.rows && args.rows.length > 0 && mismatched.length > 0) {
+      throw new Error(
+        `--dataset ${wanted} does not match row(s) ${mismatched.map((r) => `${r.id} (${r.dataset})`).join(', ')}: ` +
+          'each row trains on the dataset of its paper row; leave --dataset out or pick rows of that dataset',
+      );
+    }
+    rows = rows.filter((r) => r.dataset === wanted);
+    if (rows.length === 0) throw new Error(`table ${table.table} has no ${wanted} rows`);
+  }
+  const runs = args.runs ?? scale.runs;
+  const baseSeed = args.seed ?? 1;
+  const backend = await initBackend({ backend: args.backend ?? 'auto' });
+  const environment: RunEnvironment = {
+    backend: backend.name,
+    gpu: backend.gpu,
+    device: describeDevice(backend.gpu),
+    commit: gitCommit(),
+    node: process.versions.node,
+    tfjs: tf.version_core,
+  };
+  log(
+    `table ${table.table}, scale ${scale.name}, ${rows.length} row(s) × ${runs} run(s), backend ${backend.name}`,
+  );
+
+  const datasets = new Map<string, LoadedData>();
+  const outcome: Omit<RunTableOutcome, 'report'> = {
+    status: 'completed',
+    backend,
+    trained: [],
+    skipped: [],
+    resumed: [],
+  };
+  try {
+    rowLoop: for (const row of rows) {
+      for (let run = 1; run <= runs; run++) {
+        const dir = runDir(args.out, table.table, row.id, run);
+        if (readJsonIfExists<RunResult>(join(dir, RESULT_FILE))) {
+          log(`${row.id} run ${run}: done, skipped (${dir})`);
+          outcome.skipped.push(dir);
+          continue;
+        }
+        const data = rowData(scale, args.dataset);
+        const config = runConfig({ table: table.table, row, scale, run, runs, baseSeed, data });
+        const existing = readJsonIfExists<RunConfig>(join(dir, CONFIG_FILE));
+        if (existing && !sameExperiment(existing, config)) {
+          throw new Error(
+            `${dir} holds a run with another configuration (scale ${existing.scale}, seed ${existing.seed}, ` +
+              `${existing.data} data); pass another --out, or delete that folder to start it again`,
+          );
+        }
+        await mkdir(dir, { recursive: true });
+        await writeJsonAtomic(join(dir, CONFIG_FILE), config);
+        const key = `${data}:${row.dataset}`;
+        let loaded = datasets.get(key);
+        if (!loaded) {
+          loaded = await loadData({
+            dataset: row.dataset,
+            synthetic: data === 'synthetic',
+            ...(args.dataDir ? { dataDir: args.dataDir } : {}),
+            syntheticDir: join(args.out, '.synthetic', row.dataset),
+            log,
+          });
+          datasets.set(key, loaded);
+        }
+        log(
+          `${row.id} run ${run}: ${row.preset} at depth ${config.model['depth']}, ${config.iterations} iterations`,
+        );
+        const result = await trainRun({
+          config,
+          dir,
+          data: loaded,
+          scale,
+          ...(args.signal ? { signal: args.signal } : {}),
+          handleSignals: args.handleSignals ?? false,
+          onIteration: (iteration) => args.onIteration?.({ row: row.id, run, iteration }),
+          log,
+        });
+        if (result.resumedFrom > 0) outcome.resumed.push(dir);
+        if (result.status === 'interrupted') {
+          log(
+            `${row.id} run ${run}: interrupted at iteration ${result.iteration}; run the same command to resume`,
+          );
+          outcome.status = 'interrupted';
+          break rowLoop;
+        }
+        const final: RunResult = {
+          status: result.status,
+          iteration: result.iteration,
+          divergedAt: result.divergedAt ?? null,
+          testErrorPercent: result.testErrorPercent,
+          testLoss: result.testLoss,
+          trainLoss: result.trainLoss,
+          trainErrorPercent: result.trainErrorPercent,
+          wallSeconds: result.wallSeconds,
+          environment,
+        };
+        await writeJsonAtomic(join(dir, RESULT_FILE), final);
+        outcome.trained.push(dir);
+        const error = final.testErrorPercent === null ? 'n/a' : `${final.testErrorPercent.toFixed(2)}%`;
+        log(`${row.id} run ${run}: ${final.status}, test error ${error}, ${final.wallSeconds.toFixed(1)} s`);
+      }
+    }
+  } finally {
+    for (const loaded of datasets.values()) loaded.dispose();
+  }
+  const report = await writeTableReport(args.out, table.table);
+  return { ...outcome, report };
+}

@@ -1,0 +1,101 @@
+// One run of one row: the network of the row's preset at the scale's depth, trained by @resnet/trainer on
+// augmented batches of @resnet/data-cifar with the paper's schedule (scaled to the run's iterations), resuming
+// from the run folder's checkpoint when there is one.
+import { evalBatches, trainBatches } from '@resnet/data-cifar';
+import { getPreset, resnet } from '@resnet/models';
+import { paperSchedule, scaledPaperSchedule, train } from '@resnet/trainer';
+import { firstImages, type LoadedData } from './data.js';
+import type { RunConfig } from './run-files.js';
+import { PAPER_ITERATIONS, type Scale } from './scales.js';
+
+/** Images per evaluation batch: inference needs no gradient memory, so larger batches are cheap. */
+const EVAL_BATCH = 250;
+
+export interface TrainRunArgs {
+  config: RunConfig;
+  dir: string;
+  data: LoadedData;
+  scale: Scale;
+  signal?: AbortSignal;
+  handleSignals: boolean;
+  onIteration?: (iteration: number) => void;
+  log: (line: string) => void;
+}
+
+export interface TrainRunResult {
+  status: 'completed' | 'diverged' | 'interrupted';
+  iteration: number;
+  divergedAt?: number;
+  /** The iteration the run resumed from (0 for a fresh start). */
+  resumedFrom: number;
+  testErrorPercent: number | null;
+  testLoss: number | null;
+  trainLoss: number | null;
+  trainErrorPercent: number | null;
+  wallSeconds: number;
+}
+
+export async function trainRun(args: TrainRunArgs): Promise<TrainRunResult> {
+  const { config, data, scale } = args;
+  const preset = getPreset(config.preset);
+  const model = resnet({
+    ...preset.config,
+    depth: config.model['depth'] as number,
+    seed: config.seed,
+    classes: data.numClasses,
+  });
+  const source = trainBatches(data.train, {
+    batchSize: config.batchSize,
+    normalization: data.normalization,
+    augment: config.augment,
+    seed: config.seed,
+    dropLast: true,
+  });
+  const test = firstImages(data.test, scale.testImages);
+  let resumedFrom = 0;
+  try {
+    // `runs` can grow between invocations without changing what this run computes, so the trainer (which
+    // refuses to resume a run under another configuration) does not see it.
+    const { runs: _runs, ...trainerConfig } = config;
+    const result = await train({
+      model,
+      data: source,
+      iterations: config.iterations,
+      schedule:
+        config.iterations === PAPER_ITERATIONS ? paperSchedule() : scaledPaperSchedule(config.iterations),
+      evaluate: {
+        every: scale.evaluateEvery,
+        batches: () => evalBatches(test, { batchSize: EVAL_BATCH, normalization: data.normalization }),
+      },
+      runDir: args.dir,
+      checkpointEvery: scale.checkpointEvery,
+      logEvery: scale.logEvery,
+      seed: config.seed,
+      resume: true,
+      config: trainerConfig as unknown as Record<string, unknown>,
+      itersPerEpoch: Math.floor(data.train.size / config.batchSize),
+      handleSignals: args.handleSignals,
+      ...(args.signal ? { signal: args.signal } : {}),
+      callbacks: {
+        onLog: (record) => {
+          if (record.type === 'start') resumedFrom = record.iteration;
+        },
+        onStepEnd: (event) => args.onIteration?.(event.iteration),
+      },
+    });
+    return {
+      status: result.status,
+      iteration: result.iteration,
+      ...(result.divergedAt !== undefined ? { divergedAt: result.divergedAt } : {}),
+      resumedFrom,
+      testErrorPercent: result.status === 'completed' && result.test ? result.test.error * 100 : null,
+      testLoss: result.test?.loss ?? null,
+      trainLoss: Number.isFinite(result.train.loss) ? result.train.loss : null,
+      trainErrorPercent: Number.isFinite(result.train.error) ? result.train.error * 100 : null,
+      wallSeconds: result.wallSeconds,
+    };
+  } finally {
+    source.close();
+    model.dispose();
+  }
+}

@@ -1,0 +1,77 @@
+// The CLI as a user runs it, in a child process: unknown commands and bad flags fail with a clear message,
+// the usage and a non-zero exit; `list` prints every row of the experiment data.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { normalizeArgs } from '../src/cli-args.js';
+import { tables } from '../src/experiments.js';
+
+const bench = join(import.meta.dirname, '..');
+
+function cli(...args: string[]) {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@resnet/source', 'src/cli.ts', ...args],
+    { cwd: bench, encoding: 'utf8', timeout: 60_000 },
+  );
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('bench CLI', () => {
+  it('rejects an unknown command with the usage and a non-zero exit', () => {
+    const r = cli('frobnicate');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+    expect(r.stderr).toContain('Usage: bench');
+  });
+
+  it('rejects an unknown flag and a bad value with the usage', () => {
+    const flag = cli('list', '--bogus');
+    expect(flag.status).not.toBe(0);
+    expect(flag.stderr).toContain("unknown option '--bogus'");
+    expect(flag.stderr).toContain('Usage: bench list');
+    const table = cli('run', '--table', '4');
+    expect(table.status).not.toBe(0);
+    expect(table.stderr).toContain('the bench has tables 1, 2 and 3');
+    expect(table.stderr).toContain('Usage: bench run');
+    const scale = cli('run', '--table', '1', '--scale', 'huge');
+    expect(scale.status).not.toBe(0);
+    expect(scale.stderr).toMatch(/Allowed choices are paper, quick, smoke/);
+    const missing = cli('run');
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toContain("required option '--table <n>' not specified");
+  });
+
+  it('rejects an unknown row with the table’s row ids', () => {
+    const r = cli(
+      'run',
+      '--table',
+      '2',
+      '--rows',
+      'nope',
+      '--scale',
+      'smoke',
+      '--backend',
+      'cpu',
+      '--out',
+      join(bench, 'runs', 'cli-test'),
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("row 'nope' is not a row of this table");
+    expect(r.stderr).toContain('original-110');
+  });
+
+  it('lists every row of every table, with its preset (after the `--` pnpm forwards)', () => {
+    const r = cli('--', 'list');
+    expect(r.status).toBe(0);
+    for (const table of tables) for (const row of table.rows) expect(r.stdout).toContain(row.preset);
+  });
+
+  it('runs the demo when no command (or only options) is given', () => {
+    expect(normalizeArgs([])).toEqual(['demo']);
+    expect(normalizeArgs(['--'])).toEqual(['demo']);
+    expect(normalizeArgs(['--', '--data-dir', 'x'])).toEqual(['demo', '--data-dir', 'x']);
+    expect(normalizeArgs(['--', 'list'])).toEqual(['list']);
+    expect(normalizeArgs(['--help'])).toEqual(['--help']);
+  });
+});
