@@ -2,7 +2,7 @@
 //
 // Prefetch: after handing out batch k, the source prepares batch k+1's arrays in a `setImmediate` callback,
 // i.e. while the caller's training step is waiting on the backend (an awaited `data()`, a GPU kernel, a
-// file write). We chose this over a worker_thread because (a) the arrays for a batch of 128 take about 5 ms
+// file write). We chose this over a worker_thread because (a) the arrays for a batch of 128 take about 3–6 ms
 // on one core (see benchmarkAugmentation), a small fraction of any backend's training step; (b) a worker
 // would need the dataset copied into it or the whole package rebuilt around SharedArrayBuffer, and a
 // separately loadable script; (c) tensors must be created on the main thread anyway. Tensors are created
