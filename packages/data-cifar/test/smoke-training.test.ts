@@ -40,7 +40,7 @@ describe('smoke training on synthetic CIFAR-10', () => {
     for (let step = 0; step < 60; step++) {
       const { xs, ys } = await source.next();
       const loss = optimizer.minimize(() => {
-        const pooled = tf.avgPool(xs, 8, 8, 'valid').reshape([xs.shape[0], 48]);
+        const pooled = tf.reshape(tf.avgPool(xs, 8, 8, 'valid'), [xs.shape[0], 48]);
         const global = tf.mean(xs, [1, 2]);
         const logits = tf.add(tf.matMul(tf.concat([pooled, global], 1), w), b);
         return tf.losses.softmaxCrossEntropy(ys, logits);
