@@ -269,6 +269,22 @@ describe('download', () => {
     expect(error.message).toContain(join(cacheDir, 'cifar-10-binary.tar.gz'));
   });
 
+  it('checks and extracts an archive put in the cache by hand, without downloading', async () => {
+    const cacheDir = await freshCache();
+    const url = server.url('/never-asked.tar.gz');
+    await writeFile(join(cacheDir, 'cifar-10-binary.tar.gz'), archive10);
+    const data = await loadCifar({ dataset: 'cifar10', cacheDir, url, md5: md5(archive10), ...fast });
+    expect(data.train.size).toBe(50);
+    expect(server.requests.some((r) => r.path === '/never-asked.tar.gz')).toBe(false);
+    const other = await freshCache();
+    await writeFile(join(other, 'cifar-10-binary.tar.gz'), archive10.subarray(0, 1000));
+    await expect(
+      loadCifar({ dataset: 'cifar10', cacheDir: other, url, md5: md5(archive10), ...fast }),
+    ).rejects.toThrow(
+      /cifar-10-binary\.tar\.gz is already there but its MD5 is .*; delete it to download again/,
+    );
+  });
+
   it('says what to do when the dataset is missing and downloading is off', async () => {
     const cacheDir = await freshCache();
     await expect(loadCifar({ dataset: 'cifar100', cacheDir, download: false })).rejects.toThrow(
