@@ -40,6 +40,8 @@ export interface FastKernelsOptions {
   threads?: number;
   /** The closed-form batch-normalisation gradient. Default true. */
   batchNorm?: boolean;
+  /** wasm only: clones (tensors saved for gradients) share data instead of copying it. Default true. */
+  sharedIdentity?: boolean;
 }
 
 /** What is in effect after {@link registerFastKernels}. */
@@ -51,11 +53,14 @@ export interface FastKernelsInfo {
   batchNorm: boolean;
   /** Whether BatchNormalization layers use the closed-form training call (false without tfjs-layers). */
   batchNormLayer: boolean;
+  /** wasm only: whether Identity shares data; null for other backends. */
+  sharedIdentity: boolean | null;
 }
 
 let stockFusedBatchNormGrad: tf.GradConfig | undefined;
 let chosenThreads: number | undefined;
 let chosenBatchNorm: boolean | undefined;
+let chosenSharedIdentity: boolean | undefined;
 
 function setBatchNorm(enabled: boolean): void {
   if (enabled) {
@@ -94,15 +99,25 @@ export function registerFastKernels(backendName: string, options: FastKernelsOpt
   if (batchNorm !== chosenBatchNorm) setBatchNorm(batchNorm);
   registerBatchNormKernels(backendName);
   let threads: number | null = null;
+  let sharedIdentity: boolean | null = null;
   if (backendName === 'wasm') {
     // Importing tfjs-backend-wasm registers its kernels over any registered before: load it first.
     require('@tensorflow/tfjs-backend-wasm');
-    registerWasmSharedIdentity();
+    sharedIdentity = options.sharedIdentity ?? chosenSharedIdentity ?? true;
+    if (sharedIdentity) registerWasmSharedIdentity();
+    else unregisterWasmSharedIdentity();
+    chosenSharedIdentity = sharedIdentity;
     const wanted = options.threads ?? chosenThreads ?? defaultWasmThreads();
     if (wanted !== chosenThreads) setWasmThreads(wanted);
     threads = chosenThreads ?? 1;
   }
-  return { backend: backendName, threads, batchNorm, batchNormLayer: batchNormalizationLayerPatched() };
+  return {
+    backend: backendName,
+    threads,
+    batchNorm,
+    batchNormLayer: batchNormalizationLayerPatched(),
+    sharedIdentity,
+  };
 }
 
 /**
@@ -115,4 +130,5 @@ export function unregisterFastKernels(): void {
   unregisterWasmSharedIdentity();
   chosenBatchNorm = undefined;
   chosenThreads = undefined;
+  chosenSharedIdentity = undefined;
 }
