@@ -70,7 +70,7 @@ async function locate(dir: string, spec: DatasetSpec): Promise<string | undefine
 }
 
 function localCopyHelp(spec: DatasetSpec): string {
-  return `To use a local copy, pass { dataDir: '/path/to/${spec.folder}' } (or --data-dir) or set ${spec.dirEnv}=/path/to/${spec.folder}`;
+  return `To use a local copy, pass { dataDir: '/path/to/${spec.folder}' } or set ${spec.dirEnv}=/path/to/${spec.folder}`;
 }
 
 async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise<string> {
