@@ -102,6 +102,23 @@ grid.push(
     strides: [1, 1],
     pad: 'valid',
   },
+  { batch: 2, height: 7, width: 6, inChannels: 3, outChannels: 4, filter: [1, 1], strides: [2, 2], pad: 1 },
+  { batch: 2, height: 6, width: 7, inChannels: 4, outChannels: 3, filter: [1, 1], strides: [1, 1], pad: 1 },
+  {
+    batch: 3,
+    height: 8,
+    width: 7,
+    inChannels: 5,
+    outChannels: 2,
+    filter: [1, 1],
+    strides: [2, 3],
+    pad: [
+      [0, 0],
+      [1, 0],
+      [0, 2],
+      [0, 0],
+    ],
+  },
 );
 
 function shapes(geometry: Geometry) {

@@ -7,6 +7,11 @@
 // [Cin, H, W, N], the filter dy transposed to [OH, OW, N, Cout], the filter dilated by the stride s, with
 // the forward pass's top/left padding and whatever bottom/right padding (or cropping) makes the output
 // exactly [Cin, FH, FW, Cout]; a last transpose gives [FH, FW, Cin, Cout].
+//
+// A 1×1 filter has one tap, so the sum is a single matrix product [Cin, P] · [P, Cout] over the P = N·OH·OW
+// pixels x's tap reads (every s-th one): wasm's BatchMatMul does it at about forward-conv speed, where the
+// convolution above would spend most of its time re-laying out its P·Cout-element "filter". Only x is
+// transposed (in JS, subsampling it on the way); dy is read as [P, Cout] as it lies.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
   backend_util,
@@ -17,7 +22,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { disposeIntermediate, runStockKernel } from './kernel-utils.js';
+import { batchToChannels, channelsFirst, disposeIntermediate, runStockKernel } from './kernel-utils.js';
 
 function conv2DBackpropFilter(args: {
   inputs: Conv2DBackpropFilterInputs;
@@ -43,27 +48,31 @@ function conv2DBackpropFilter(args: {
       `@resnet/backend: wasm Conv2DBackpropFilter supports dataFormat 'NHWC' only, got '${dataFormat}'`,
     );
   }
+  return convInfo.filterHeight === 1 && convInfo.filterWidth === 1
+    ? pointwiseFilterGrad(backend, x, dy, convInfo)
+    : convolutionFilterGrad(backend, x, dy, convInfo);
+}
+
+function convolutionFilterGrad(
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  convInfo: backend_util.Conv2DInfo,
+): TensorInfo {
   const { inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } =
     convInfo;
   const { top, left } = convInfo.padInfo;
-  // Rows of x below the last one the forward convolution read: negative means x has rows no output used.
+  // Rows of x below the last one the forward convolution read: negative means x has rows no output used,
+  // which are left out of the transposed input.
   const bottom = (outHeight - 1) * strideHeight + filterHeight - inHeight - top;
   const right = (outWidth - 1) * strideWidth + filterWidth - inWidth - left;
-
-  let input = x;
-  if (bottom < 0 || right < 0) {
-    input = runStockKernel(
-      backend,
-      'Slice',
-      { x },
-      {
-        begin: [0, 0, 0, 0],
-        size: [x.shape[0]!, inHeight + Math.min(bottom, 0), inWidth + Math.min(right, 0), x.shape[3]!],
-      },
-    );
-  }
-  const inputT = runStockKernel(backend, 'Transpose', { x: input }, { perm: [3, 1, 2, 0] });
-  if (input !== x) disposeIntermediate(backend, input);
+  const inputT = batchToChannels(backend, x, {
+    rows: inHeight + Math.min(bottom, 0),
+    cols: inWidth + Math.min(right, 0),
+    strides: [1, 1],
+    top: 0,
+    left: 0,
+  });
   const dyT = runStockKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
   const gradT = runStockKernel(
     backend,
@@ -85,6 +94,54 @@ function conv2DBackpropFilter(args: {
   const grad = runStockKernel(backend, 'Transpose', { x: gradT }, { perm: [1, 2, 0, 3] });
   disposeIntermediate(backend, gradT);
   return grad;
+}
+
+function pointwiseFilterGrad(
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  convInfo: backend_util.Conv2DInfo,
+): TensorInfo {
+  const { batchSize, inChannels, outChannels, outHeight, outWidth, strideHeight, strideWidth } = convInfo;
+  const { top, left } = convInfo.padInfo;
+  const pixels = batchSize * outHeight * outWidth;
+  // dW = xᵀ [Cin, P] · dy [P, Cout], x's columns being the pixels the tap reads (every s-th one).
+  const xT = channelsFirst(backend, x, {
+    rows: outHeight,
+    cols: outWidth,
+    strides: [strideHeight, strideWidth],
+    top,
+    left,
+  });
+  const grad = matMul(backend, xT, dy, [inChannels, pixels, outChannels]);
+  disposeIntermediate(backend, xT);
+  return reshape(backend, grad, [1, 1, inChannels, outChannels]);
+}
+
+/** Reshapes `info` (consuming it) into `shape`. */
+function reshape(backend: BackendWasm, info: TensorInfo, shape: number[]): TensorInfo {
+  const out = runStockKernel(backend, 'Reshape', { x: info }, { shape });
+  disposeIntermediate(backend, info);
+  return out;
+}
+
+/** a · b for a read as [m, k] and b as [k, n], whatever their shapes; returns [m, n]. */
+function matMul(
+  backend: BackendWasm,
+  a: TensorInfo,
+  b: TensorInfo,
+  [m, k, n]: [number, number, number],
+): TensorInfo {
+  const a3 = runStockKernel(backend, 'Reshape', { x: a }, { shape: [1, m, k] });
+  const b3 = runStockKernel(backend, 'Reshape', { x: b }, { shape: [1, k, n] });
+  const product = runStockKernel(
+    backend,
+    'BatchMatMul',
+    { a: a3, b: b3 },
+    { transposeA: false, transposeB: false },
+  );
+  disposeIntermediate(backend, a3, b3);
+  return reshape(backend, product, [m, n]);
 }
 
 export const conv2DBackpropFilterConfig: KernelConfig = {

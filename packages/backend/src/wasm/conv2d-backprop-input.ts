@@ -6,7 +6,7 @@
 // is the output gradient, with (s − 1) zeros inserted between its rows and columns, padded by FH − 1 − padTop
 // above (and whatever below makes the height H), convolved at stride 1 with the filter flipped in both
 // spatial axes and with in/out channels swapped ([FH, FW, Cout, Cin]). With stride 1 no zeros are needed
-// and the padding is passed to Conv2D itself.
+// and the padding is passed to Conv2D itself. A 1×1 filter at stride s mixes channels first and spreads after.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
   backend_util,
@@ -61,20 +61,17 @@ function conv2DBackpropInput(args: {
 
   const needsLayout =
     strideHeight > 1 || strideWidth > 1 || Object.values(padding).some((amount) => amount < 0);
+  const valid = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] };
   let grad: TensorInfo;
-  if (needsLayout) {
+  if (needsLayout && filterHeight === 1 && filterWidth === 1) {
+    // A 1×1 convolution is pointwise, so it commutes with inserting zeros: mix the channels of the small dy
+    // first, then spread the result, instead of convolving s² times as many pixels, most of them zeros.
+    const mixed = runStockKernel(backend, 'Conv2D', { x: dy, filter: flippedT }, valid);
+    grad = dilateAndPad(backend, mixed, [strideHeight, strideWidth], padding);
+    disposeIntermediate(backend, mixed);
+  } else if (needsLayout) {
     const spread = dilateAndPad(backend, dy, [strideHeight, strideWidth], padding);
-    grad = runStockKernel(
-      backend,
-      'Conv2D',
-      { x: spread, filter: flippedT },
-      {
-        strides: [1, 1],
-        pad: 'valid',
-        dataFormat: 'NHWC',
-        dilations: [1, 1],
-      },
-    );
+    grad = runStockKernel(backend, 'Conv2D', { x: spread, filter: flippedT }, valid);
     disposeIntermediate(backend, spread);
   } else {
     grad = runStockKernel(
