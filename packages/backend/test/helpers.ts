@@ -32,3 +32,14 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
   }
   return difference / scale;
 }
+
+/** Values in [-1, 1) that are the same on every call (so on both backends), from a small LCG. */
+export function seededValues(size: number, seed = 12345): Float32Array {
+  const values = new Float32Array(size);
+  let state = seed;
+  for (let i = 0; i < size; i++) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    values[i] = state / 1073741824 - 1;
+  }
+  return values;
+}

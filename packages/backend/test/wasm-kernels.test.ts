@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, wasmTrainingKernels } from '../src/index.js';
-import { randomValues, relativeError, valuesOn } from './helpers.js';
+import { randomValues, relativeError, seededValues, valuesOn } from './helpers.js';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
 
@@ -155,6 +155,23 @@ const kernelCases: Record<string, (geometry: Geometry) => () => tf.Tensor> = {
           { x: tf.tensor(x, shape.x), dy: tf.tensor(dy, shape.dy) },
           { strides: geometry.strides, pad: geometry.pad, dataFormat: 'NHWC', filterShape: shape.filter },
         ) as tf.Tensor;
+  },
+  // The geometry's filter is the pooling window; explicit padding becomes 'same' (pooling takes no pad array).
+  MaxPoolGrad: (geometry) => {
+    const x = randomValues(shapes(geometry).x);
+    const pad = typeof geometry.pad === 'object' ? 'same' : geometry.pad;
+    return () => {
+      const input = tf.tensor4d(x, shapes(geometry).x);
+      const output = tf.maxPool(input, geometry.filter, geometry.strides, pad);
+      const dy = tf.tensor(seededValues(output.size), output.shape);
+      return tf
+        .engine()
+        .runKernel(
+          'MaxPoolGrad',
+          { dy, input, output },
+          { filterSize: geometry.filter, strides: geometry.strides, pad },
+        ) as tf.Tensor;
+    };
   },
   Conv2DBackpropInput: (geometry) => {
     const shape = shapes(geometry);

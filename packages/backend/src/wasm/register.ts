@@ -4,6 +4,7 @@ import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { rememberStockKernel } from './kernel-utils.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
 
 /** Every kernel this package registers for the wasm backend, and why. */
 export const wasmTrainingKernels: ReadonlyArray<{ config: KernelConfig; reason: string }> = [
@@ -14,6 +15,10 @@ export const wasmTrainingKernels: ReadonlyArray<{ config: KernelConfig; reason: 
   {
     config: conv2DBackpropInputConfig,
     reason: "replaces the stock kernel, a direct loop about 10× slower than XNNPACK's forward Conv2D",
+  },
+  {
+    config: maxPoolGradConfig,
+    reason: 'replaces the stock kernel, which gives wrong gradients for some inputs with negative values',
   },
 ];
 
