@@ -1,6 +1,6 @@
 // MaxPoolGrad for the wasm backend, replacing the stock kernel, which gives wrong gradients for some inputs
 // with negative values (found by comparing with the cpu backend and with a direct reference: e.g. a 2×2,
-// stride-2 'valid' pool of a [1, 4, 4, 2] input in [-1, 1) differs by up to ~0.1). Max pooling is not in
+// stride-2 'valid' pool of a [1, 4, 4, 2] input in [-1, 1) sends some gradients to the wrong element). Max pooling is not in
 // the paper's CIFAR networks; it is in the ImageNet ones, and any user's network may have it.
 //
 // A direct loop over the wasm heap: each output's gradient goes to the first maximum of its window, scanning

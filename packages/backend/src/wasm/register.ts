@@ -28,6 +28,12 @@ export const wasmTrainingKernels: ReadonlyArray<{ config: KernelConfig; reason: 
  * ours. Safe to call any number of times.
  */
 export function registerWasmTrainingKernels(): void {
+  if (getKernel('Conv2D', 'wasm') === undefined) {
+    throw new Error(
+      "@resnet/backend: import '@tensorflow/tfjs-backend-wasm' before registerWasmTrainingKernels(): " +
+        'importing it afterwards would register its own kernels over these (initBackend does both in order)',
+    );
+  }
   for (const { config } of wasmTrainingKernels) {
     const current = getKernel(config.kernelName, 'wasm');
     if (current?.kernelFunc === config.kernelFunc) continue;
