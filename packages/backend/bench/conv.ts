@@ -28,7 +28,10 @@ const shapes: Shape[] = [
   { x: [128, 32, 32, 64], filter: [1, 1, 64, 16], stride: 1 },
 ];
 
+// `pnpm bench -- --clock cpu` hands the script a leading '--'.
+const args = process.argv.slice(2);
 const { values } = parseArgs({
+  args: args[0] === '--' ? args.slice(1) : args,
   options: {
     'cpu-shapes': { type: 'string', default: '1' },
     seconds: { type: 'string', default: '1' },
