@@ -179,6 +179,12 @@ export async function analyzeGradients(args: GradientAnalysisArgs): Promise<Grad
   const seed = args.seed ?? 1;
   const table = getTable(1);
   const rows = args.rows ? table.rows.filter((r) => args.rows!.includes(r.id)) : table.rows;
+  const unknown = (args.rows ?? []).filter((id) => !table.rows.some((r) => r.id === id));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown Table 1 row(s) ${unknown.join(', ')}; rows: ${table.rows.map((r) => r.id).join(', ')}`,
+    );
+  }
   const { xs, ys, images } = await imageBatch(args.batchSize, seed, args.dataDir);
   const variants: VariantGradients[] = [];
   try {

@@ -46,6 +46,8 @@ export interface RunTableArgs {
   signal?: AbortSignal;
   /** Let the trainer turn SIGINT/SIGTERM into a clean stop with a checkpoint (the CLI does). */
   handleSignals?: boolean;
+  /** The trainer's progress display (default 'auto': a bar on a terminal, lines otherwise). */
+  progress?: 'auto' | 'bar' | 'lines' | 'none';
   /** Called after every training iteration (the tests use it to interrupt a run part-way). */
   onIteration?: (info: { row: string; run: number; iteration: number }) => void;
   log?: (line: string) => void;
@@ -165,11 +167,6 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
     rowLoop: for (const row of rows) {
       for (let run = 1; run <= runs; run++) {
         const dir = runDir(args.out, table.table, row.id, run);
-        if (readJsonIfExists<RunResult>(join(dir, RESULT_FILE))) {
-          log(`${row.id} run ${run}: done, skipped (${dir})`);
-          outcome.skipped.push(dir);
-          continue;
-        }
         const data = rowData(scale, args.dataset);
         const config = runConfig({ table: table.table, row, scale, run, runs, baseSeed, data });
         const existing = readJsonIfExists<RunConfig>(join(dir, CONFIG_FILE));
@@ -178,6 +175,11 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
             `${dir} holds a run with another configuration (scale ${existing.scale}, seed ${existing.seed}, ` +
               `${existing.data} data); pass another --out, or delete that folder to start it again`,
           );
+        }
+        if (readJsonIfExists<RunResult>(join(dir, RESULT_FILE))) {
+          log(`${row.id} run ${run}: done, skipped (${dir})`);
+          outcome.skipped.push(dir);
+          continue;
         }
         await mkdir(dir, { recursive: true });
         await writeJsonAtomic(join(dir, CONFIG_FILE), config);
@@ -203,6 +205,7 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
           scale,
           ...(args.signal ? { signal: args.signal } : {}),
           handleSignals: args.handleSignals ?? false,
+          progress: args.progress ?? 'auto',
           onIteration: (iteration) => args.onIteration?.({ row: row.id, run, iteration }),
           log,
         });

@@ -18,6 +18,7 @@ export interface TrainRunArgs {
   scale: Scale;
   signal?: AbortSignal;
   handleSignals: boolean;
+  progress: 'auto' | 'bar' | 'lines' | 'none';
   onIteration?: (iteration: number) => void;
   log: (line: string) => void;
 }
@@ -75,6 +76,7 @@ export async function trainRun(args: TrainRunArgs): Promise<TrainRunResult> {
       config: trainerConfig as unknown as Record<string, unknown>,
       itersPerEpoch: Math.floor(data.train.size / config.batchSize),
       handleSignals: args.handleSignals,
+      progress: args.progress,
       ...(args.signal ? { signal: args.signal } : {}),
       callbacks: {
         onLog: (record) => {

@@ -1,7 +1,7 @@
 // `analyze gradients`: the paper's eq. 5 and eq. 8 made visible. For each Table 1 shortcut variant at
 // initialisation, the norm of the loss gradient with respect to every Residual Unit's input, last unit to first.
 import type { Command } from 'commander';
-import { parsePositiveInt } from './shared.js';
+import { parseList, parsePositiveInt } from './shared.js';
 
 export function analyzeCommand(program: Command): Command {
   const analyze = program
@@ -14,6 +14,7 @@ export function analyzeCommand(program: Command): Command {
     )
     .option('--depth <d>', 'network depth (6n+2, original basic unit as in Table 1)', parsePositiveInt, 56)
     .option('--batch <n>', 'images in the batch', parsePositiveInt, 16)
+    .option('--rows <ids>', 'Table 1 row ids (see `list`); default all', parseList)
     .option('--backend <name>', 'TensorFlow.js backend', 'auto')
     .option('--data-dir <dir>', 'use real CIFAR-10 test images from this folder instead of synthetic ones')
     .option('--out <dir>', 'where the plot goes', 'runs/analysis')
@@ -27,6 +28,7 @@ export function analyzeCommand(program: Command): Command {
         dataDir?: string;
         out: string;
         seed: number;
+        rows?: string[];
         json?: boolean;
       }) => {
         const { analyzeGradients, formatGradientTable, writeGradientPlot } = await import('../gradients.js');
@@ -36,6 +38,7 @@ export function analyzeCommand(program: Command): Command {
           backend: options.backend,
           seed: options.seed,
           ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+          ...(options.rows ? { rows: options.rows } : {}),
         });
         const plot = await writeGradientPlot(analysis, options.out);
         if (options.json) {
