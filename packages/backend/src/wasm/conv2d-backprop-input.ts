@@ -22,7 +22,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { dilateAndPad, disposeIntermediate, type Padding2D, runStockKernel } from './kernel-utils.js';
+import { disposeIntermediate, type Padding2D, padOrCrop, runStockKernel } from './kernel-utils.js';
 
 function conv2DBackpropInput(args: {
   inputs: Conv2DBackpropInputInputs;
@@ -62,7 +62,7 @@ function convolvePadded(
 ): TensorInfo {
   const attrs = { strides: [1, 1], dataFormat: 'NHWC', dilations: [1, 1] };
   if (Object.values(padding).some((amount) => amount < 0)) {
-    const cropped = dilateAndPad(backend, dy, [1, 1], padding);
+    const cropped = padOrCrop(backend, dy, padding);
     const out = runStockKernel(backend, 'Conv2D', { x: cropped, filter }, { ...attrs, pad: 'valid' });
     disposeIntermediate(backend, cropped);
     return out;

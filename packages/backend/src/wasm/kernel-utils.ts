@@ -1,6 +1,6 @@
 // Helpers shared by the wasm kernels of @resnet/backend: calling the stock wasm kernels from inside a kernel,
-// freeing intermediate results, and a zero-insertion ("dilate") plus pad/crop pass written straight into the
-// wasm heap.
+// freeing intermediate results, and the layout passes (pad/crop, batch-to-channel transpositions) written
+// straight into the wasm heap.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { getKernel, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 
@@ -50,22 +50,15 @@ export interface Padding2D {
 }
 
 /**
- * Returns x [N, H, W, C] with (stride − 1) zeros inserted between neighbouring rows and columns, then padded
- * (or, for negative amounts, cropped) by `padding`: the output gradient laid out as the input of the
- * transposed convolution. One pass over the wasm heap: each source pixel's C channels are copied as a block.
+ * Returns x [N, H, W, C] padded with zeros by `padding`, or cropped where an amount is negative (XNNPACK's
+ * convolution takes padding but not cropping). One pass over the wasm heap, a pixel's C channels at a time.
  */
-export function dilateAndPad(
-  backend: BackendWasm,
-  x: TensorInfo,
-  strides: [number, number],
-  padding: Padding2D,
-): TensorInfo {
+export function padOrCrop(backend: BackendWasm, x: TensorInfo, padding: Padding2D): TensorInfo {
   const [batch, height, width, channels] = x.shape as [number, number, number, number];
-  const [strideHeight, strideWidth] = strides;
-  const outHeight = padding.top + (height - 1) * strideHeight + 1 + padding.bottom;
-  const outWidth = padding.left + (width - 1) * strideWidth + 1 + padding.right;
+  const outHeight = padding.top + height + padding.bottom;
+  const outWidth = padding.left + width + padding.right;
   if (outHeight <= 0 || outWidth <= 0) {
-    throw new Error(`@resnet/backend: dilating ${x.shape} by ${strides} leaves nothing after cropping`);
+    throw new Error(`@resnet/backend: padding ${JSON.stringify(padding)} leaves nothing of ${x.shape}`);
   }
   const out = backend.makeOutput([batch, outHeight, outWidth, channels], 'float32');
   // Views are taken after the allocation: allocating may grow the wasm memory and detach older views.
@@ -74,16 +67,14 @@ export function dilateAndPad(
   target.fill(0);
   for (let n = 0; n < batch; n++) {
     for (let row = 0; row < height; row++) {
-      const outRow = padding.top + row * strideHeight;
+      const outRow = padding.top + row;
       if (outRow < 0 || outRow >= outHeight) continue;
-      const sourceRow = (n * height + row) * width * channels;
-      const targetRow = (n * outHeight + outRow) * outWidth * channels;
       for (let col = 0; col < width; col++) {
-        const outCol = padding.left + col * strideWidth;
+        const outCol = padding.left + col;
         if (outCol < 0 || outCol >= outWidth) continue;
         // A plain loop: the channel blocks are short, and subarray() per pixel costs more than the copy.
-        const from = sourceRow + col * channels;
-        const to = targetRow + outCol * channels;
+        const from = ((n * height + row) * width + col) * channels;
+        const to = ((n * outHeight + outRow) * outWidth + outCol) * channels;
         for (let c = 0; c < channels; c++) target[to + c] = source[from + c]!;
       }
     }
