@@ -34,6 +34,7 @@ describe('perf', () => {
       stock: false,
       vsPytorch: true,
       python: ['/nonexistent/python3'],
+      profile: true,
     });
     expect(results).toHaveLength(1);
     const [row] = results;
@@ -52,6 +53,10 @@ describe('perf', () => {
     expect(row!.peakRssMB).toBeGreaterThan(10);
     expect(row!.pytorchTrainImagesPerSec).toBeNull();
     expect(row!.ratio).toBeNull();
+    const kernels = row!.profile!.map((k) => k.kernel);
+    expect(kernels).toContain('Conv2DBackpropFilter');
+    expect(kernels).toContain('ResnetBatchNormTrainingGrad');
+    expect(row!.profile!.reduce((sum, k) => sum + k.share, 0)).toBeCloseTo(1, 5);
     expect(row!.pytorchNote).toMatch(/PyTorch is not available.*\/nonexistent\/python3: not found/);
   });
 

@@ -39,6 +39,16 @@ export interface PerfOptions {
   vsPytorch: boolean;
   /** Python interpreters to try, in order; the first that imports torch runs the reference. */
   python: string[];
+  /** Also time each kernel of one training step (tf.profile). */
+  profile?: boolean;
+}
+
+/** Time spent in one kernel over one training step. */
+export interface KernelTime {
+  kernel: string;
+  ms: number;
+  /** Fraction of the summed kernel time. */
+  share: number;
 }
 
 /** One row of `perf --json`. */
@@ -63,6 +73,8 @@ export interface PerfResult {
   pytorchVersion: string | null;
   /** Why there is no PyTorch figure, when asked for and missing. */
   pytorchNote: string | null;
+  /** With `profile`: kernels of one training step, slowest first. */
+  profile?: KernelTime[];
   /** Peak resident memory of this process so far (after this model), MiB. */
   peakRssMB: number;
 }
@@ -137,6 +149,22 @@ function inferenceStep(model: tfl.LayersModel, images: tf.Tensor4D) {
     await out.data();
     out.dispose();
   };
+}
+
+/**
+ * Kernel times of one step. tf.profile also lists op scopes (`…__op`) and custom-gradient ops, which contain
+ * kernels listed on their own: they are left out so that shares add up to the step's kernel time.
+ */
+async function profileStep(step: () => Promise<void>): Promise<KernelTime[]> {
+  const info = await tf.profile(step);
+  const byKernel = new Map<string, number>();
+  for (const kernel of info.kernels) {
+    if (kernel.name.endsWith('__op') || kernel.name === 'unnamed scope') continue;
+    const ms = await kernel.kernelTimeMs;
+    if (typeof ms === 'number') byKernel.set(kernel.name, (byKernel.get(kernel.name) ?? 0) + ms);
+  }
+  const total = [...byKernel.values()].reduce((a, b) => a + b, 0) || 1;
+  return [...byKernel].map(([kernel, ms]) => ({ kernel, ms, share: ms / total })).sort((a, b) => b.ms - a.ms);
 }
 
 async function threadsInUse(info: BackendInfo): Promise<number> {
@@ -229,6 +257,9 @@ export async function runPerf(
       options.steps,
     );
     const inferenceMs = await medianMs(inferenceStep(model, images), options.warmup, options.steps);
+    const profile = options.profile
+      ? await profileStep(trainStep(model, images, labels, optimizer))
+      : undefined;
     const params = model.countParams();
     optimizer.dispose();
     images.dispose();
@@ -252,6 +283,7 @@ export async function runPerf(
       pytorchVersion: null,
       pytorchNote: null,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
+      ...(profile === undefined ? {} : { profile }),
     };
     log(
       `${name}: train ${row.trainImagesPerSec.toFixed(1)} img/s, inference ${row.inferenceImagesPerSec.toFixed(1)} img/s`,
@@ -364,6 +396,11 @@ export function perfCommand(program: Command): Command {
       'python3',
       '/usr/bin/python3',
     ])
+    .option(
+      '--profile',
+      'also time each kernel of one training step (tf.profile) and print the slowest',
+      false,
+    )
     .option('--json', 'print the results as a JSON array', false)
     .action(async (raw: PerfOptions & { json: boolean }) => {
       const options: PerfOptions = { ...raw, threads: raw.stock ? 1 : raw.threads };
@@ -373,6 +410,10 @@ export function perfCommand(program: Command): Command {
         return;
       }
       console.log(`\n${formatTable(results)}`);
+      for (const row of results.filter((r) => r.profile !== undefined)) {
+        const top = row.profile!.slice(0, 12).map((k) => `${k.kernel} ${(100 * k.share).toFixed(1)}%`);
+        console.log(`\n${row.model}, one training step by kernel: ${top.join(', ')}`);
+      }
       const note = results.find((r) => r.pytorchNote !== null)?.pytorchNote;
       if (note) console.log(`\n${note}`);
       const cpu = cpus();
