@@ -1,5 +1,6 @@
-// The report built from recorded run folders (test/fixtures/report-runs: two finished runs, a diverged run,
-// and a row with one finished and one interrupted run) must be exactly the committed snapshot.
+// The report built from run folders on disk must be exactly the committed snapshots: test/fixtures/report-runs
+// (made by hand to hold every case: two finished runs, a diverged run, a row with one finished and one
+// interrupted run) and test/fixtures/demo-runs (recorded from a real `demo`, checkpoints left out).
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,19 @@ describe('report', () => {
     const report = await writeTableReport(out, 1);
     expect(readFileSync(report.reportPath, 'utf8')).toBe(report.markdown);
     await expect(report.markdown).toMatchFileSnapshot('./__snapshots__/report-table1.md');
+  });
+
+  it('is exactly the snapshot for the recorded demo (Table 2, original vs full pre-activation, real CIFAR-10)', async () => {
+    const demo = mkdtempSync(join(tmpdir(), 'bench-report-demo-'));
+    try {
+      cpSync(join(import.meta.dirname, 'fixtures', 'demo-runs'), demo, { recursive: true });
+      const report = await writeTableReport(demo, 2);
+      await expect(report.markdown).toMatchFileSnapshot('./__snapshots__/report-demo-table2.md');
+      const svg = readFileSync(report.plots.testError, 'utf8');
+      expect(svg.match(/class="mark-line role-mark/g)?.length).toBe(2);
+    } finally {
+      rmSync(demo, { recursive: true, force: true });
+    }
   });
 
   it('summarises a row: median, mean ± std, fail over 20% or when diverged', () => {
