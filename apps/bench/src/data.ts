@@ -73,7 +73,7 @@ export async function loadData(args: LoadDataArgs): Promise<LoadedData> {
       throw new Error(
         `${args.dataset} is not available: ${(error as Error).message}\n` +
           `Point the bench at a local copy of the extracted ${folder}/ folder with --data-dir DIR or ${env}=DIR, ` +
-          'or run with --dataset synthetic to check the wiring on generated images.',
+          'or check the wiring on generated images with `run --dataset synthetic`.',
       );
     }
   }

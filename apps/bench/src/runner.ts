@@ -181,8 +181,6 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
           outcome.skipped.push(dir);
           continue;
         }
-        await mkdir(dir, { recursive: true });
-        await writeJsonAtomic(join(dir, CONFIG_FILE), config);
         const key = `${data}:${row.dataset}`;
         let loaded = datasets.get(key);
         if (!loaded) {
@@ -195,6 +193,9 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
           });
           datasets.set(key, loaded);
         }
+        // Written once the data is there, so a run that could not start leaves no folder behind.
+        await mkdir(dir, { recursive: true });
+        await writeJsonAtomic(join(dir, CONFIG_FILE), config);
         log(
           `${row.id} run ${run}: ${row.preset} at depth ${config.model['depth']}, ${config.iterations} iterations`,
         );

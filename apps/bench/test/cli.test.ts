@@ -1,6 +1,8 @@
 // The CLI as a user runs it, in a child process: unknown commands and bad flags fail with a clear message,
 // the usage and a non-zero exit; `list` prints every row of the experiment data.
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normalizeArgs } from '../src/cli-args.js';
@@ -59,6 +61,19 @@ describe('bench CLI', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("row 'nope' is not a row of this table");
     expect(r.stderr).toContain('original-110');
+  });
+
+  it('says how to point at a local copy when the data is not there', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'bench-nodata-'));
+    try {
+      const r = cli('demo', '--data-dir', empty, '--out', join(empty, 'runs'));
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`dataDir ${empty} holds neither the CIFAR-10 binary files`);
+      expect(r.stderr).toContain('--data-dir DIR or RESNET_CIFAR10_DIR=DIR');
+      expect(existsSync(join(empty, 'runs'))).toBe(false);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it('lists every row of every table, with its preset (after the `--` pnpm forwards)', () => {
