@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type BackendChoice, type BackendInfo, initBackend } from '@resnet/backend';
 import { getPreset } from '@resnet/models';
 import * as tf from '@tensorflow/tfjs-core';
-import { type LoadedData, loadData } from './data.js';
+import { type LoadedData, loadData, SMOKE_DATA } from './data.js';
 import { describeDevice, gitCommit } from './environment.js';
 import { type ExperimentRow, getTable, selectRows } from './experiments.js';
 import { readJsonIfExists, writeJsonAtomic } from './files.js';
@@ -181,14 +181,21 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
           outcome.skipped.push(dir);
           continue;
         }
-        const key = `${data}:${row.dataset}`;
+        // Generated data needs at least a couple of batches of the scale's size.
+        const counts = {
+          train: Math.max(SMOKE_DATA.train, 2 * config.batchSize),
+          test: Math.max(SMOKE_DATA.test, scale.testImages ?? config.batchSize),
+        };
+        const key =
+          data === 'real' ? `real:${row.dataset}` : `synthetic:${row.dataset}:${counts.train}:${counts.test}`;
         let loaded = datasets.get(key);
         if (!loaded) {
           loaded = await loadData({
             dataset: row.dataset,
             synthetic: data === 'synthetic',
             ...(args.dataDir ? { dataDir: args.dataDir } : {}),
-            syntheticDir: join(args.out, '.synthetic', row.dataset),
+            syntheticDir: join(args.out, '.synthetic', `${row.dataset}-${counts.train}-${counts.test}`),
+            syntheticCounts: counts,
             log,
           });
           datasets.set(key, loaded);
