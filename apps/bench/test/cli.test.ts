@@ -14,7 +14,7 @@ function cli(...args: string[]) {
   const result = spawnSync(
     process.execPath,
     ['--import', 'tsx', '--conditions=@resnet/source', 'src/cli.ts', ...args],
-    { cwd: bench, encoding: 'utf8', timeout: 60_000 },
+    { cwd: bench, encoding: 'utf8', timeout: 170_000, maxBuffer: 64 * 1024 * 1024 },
   );
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -80,6 +80,33 @@ describe('bench CLI', () => {
     const r = cli('--', 'list');
     expect(r.status).toBe(0);
     for (const table of tables) for (const row of table.rows) expect(r.stdout).toContain(row.preset);
+  });
+
+  it('prints every preset’s parameter count as JSON, agreeing with the paper', () => {
+    const r = cli('params', '--json');
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{
+      name: string;
+      depth: number;
+      params: number;
+      paramsWithoutBN: number;
+    }>;
+    const byName = new Map(rows.map((row) => [row.name, row]));
+    for (const table of tables) for (const row of table.rows) expect(byName.has(row.preset)).toBe(true);
+    // The paper's rounding (1.7M, 10.2M, 19.4M); ResNet-1001's 10.2M leaves the BN parameters out.
+    const millions = (n: number) => Math.round(n / 1e5) / 10;
+    expect(millions(byName.get('resnet110')!.params)).toBe(1.7);
+    expect(millions(byName.get('preact-resnet164')!.params)).toBe(1.7);
+    expect(millions(byName.get('preact-resnet1001')!.paramsWithoutBN)).toBe(10.2);
+    expect(millions(byName.get('resnet1202')!.params)).toBe(19.4);
+    for (const row of rows) expect(row.paramsWithoutBN).toBeLessThan(row.params);
+  }, 180_000);
+
+  it('shows the backends it sees and the one auto picks', () => {
+    const r = cli('backends');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/wasm\s+@tensorflow\/tfjs-backend-wasm\s+usable/);
+    expect(r.stdout).toMatch(/auto picks: \w+ \(@tensorflow\/tfjs-/);
   });
 
   it('runs the demo when no command (or only options) is given', () => {
