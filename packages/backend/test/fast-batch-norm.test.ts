@@ -249,6 +249,22 @@ describe('BatchNormalization layers', () => {
     }
   });
 
+  it('take the closed-form path in training mode (registerFastKernels patched the class)', async () => {
+    tf.setBackend('wasm');
+    expect(registerFastKernels('wasm').batchNormLayer).toBe(true);
+    const layer = tfl.layers.batchNormalization({});
+    const x = tf.randomNormal([2, 3, 3, 4]);
+    const kernelsOf = async (training: boolean) => {
+      const info = await tf.profile(() => layer.apply(x, { training }) as tf.Tensor);
+      tf.dispose(info.result as tf.Tensor);
+      return info.kernels.map((k) => k.name);
+    };
+    expect(await kernelsOf(true)).toContain('ResnetBatchNormTraining');
+    expect(await kernelsOf(false)).not.toContain('ResnetBatchNormTraining');
+    x.dispose();
+    for (const weight of layer.weights) weight.dispose();
+  });
+
   it('leave inference mode to tfjs and leak nothing in training mode', () => {
     tf.setBackend('wasm');
     const c = makeCase([2, 3, 3, 4]);

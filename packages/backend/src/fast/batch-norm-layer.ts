@@ -1,7 +1,7 @@
 // Routes the training-mode call of tfjs-layers' standard BatchNormalization layer through batchNormTraining
 // (closed-form gradient). The layer class, its weights, config and serialised form stay tfjs's own, so every
 // model keeps saving and loading as a plain tf.LayersModel; only the call in training mode changes, and it
-// computes the same outputs (tfjs's forward ops) and the same moving-average updates (tfjs's own formula).
+// computes the same outputs (up to float rounding) and the same moving-average updates (tfjs's own formula).
 // Calls this path does not cover (inference, no γ or β, channels not last, non-float input) go to the
 // original method unchanged.
 import { createRequire } from 'node:module';
@@ -75,7 +75,8 @@ export function patchBatchNormalizationLayer(): boolean {
   const original = prototype.call;
   prototype.call = function fastCall(this: BatchNormalizationLayer, inputs, kwargs) {
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
-    const training = kwargs?.['training'] === true;
+    // As tfjs-layers reads it: any truthy value means training.
+    const training = Boolean(kwargs?.['training']);
     const axis = input === undefined ? -1 : this.axis >= 0 ? this.axis : this.axis + input.rank;
     const covered =
       training &&
