@@ -3,7 +3,8 @@
 // (2·N·OH·OW·FH·FW·Cin·Cout floating-point operations per call, the same count for all three).
 //
 //   pnpm --filter @resnet/backend bench            (or: npx tsx --conditions=@resnet/source bench/conv.ts)
-//   options: --cpu-shapes <n>  how many shapes also run on cpu (default 1: it is ~100× slower)
+//   options: --cpu-shapes <n>  how many shapes also run on cpu (default 1, which takes a few minutes:
+//                              the cpu filter gradient runs at ~0.01 GFLOP/s)
 //            --seconds <s>     minimum time per measurement (default 1)
 //            --clock wall|cpu  wall-clock time (default) or this process's CPU time, steadier on a shared
 //                              machine while wasm runs on one thread (with more threads it sums them)
@@ -51,9 +52,9 @@ const now =
 const cpuShapes = Number(values['cpu-shapes']);
 const minSeconds = Number(values.seconds);
 
-/** Calls `run` (after one warm-up call) until `minSeconds` have passed; returns seconds per call. */
-function secondsPerCall(run: () => tf.Tensor, seconds: number): number {
-  run().dispose();
+/** Calls `run` (after a warm-up call, if asked) until `seconds` have passed; returns seconds per call. */
+function secondsPerCall(run: () => tf.Tensor, seconds: number, warmUp = true): number {
+  if (warmUp) run().dispose();
   let calls = 0;
   const start = now();
   let elapsed = 0;
@@ -89,7 +90,6 @@ console.log(
 );
 
 for (const [index, shape] of shapes.entries()) {
-  const row: string[] = [];
   const kernels = (backend: 'cpu' | 'wasm') => {
     tf.setBackend(backend);
     const x = tf.randomNormal(shape.x) as tf.Tensor4D;
@@ -118,20 +118,22 @@ for (const [index, shape] of shapes.entries()) {
       },
     };
   };
+  // Each figure is written as soon as it is measured: the cpu columns take minutes.
+  process.stdout.write(`[${shape.x}]×[${shape.filter}] s${shape.stride}`.padEnd(38));
   const wasm = kernels('wasm');
   for (const run of [wasm.forward, wasm.filterGrad, wasm.inputGrad, wasm.stockInputGrad]) {
-    row.push(gflops(shape, secondsPerCall(run, minSeconds)));
+    process.stdout.write(`|  ${gflops(shape, secondsPerCall(run, minSeconds))} `);
   }
   tf.dispose(wasm.tensors);
   if (index < cpuShapes) {
     const cpu = kernels('cpu');
-    // One call each: the cpu backend takes seconds to minutes per call on these shapes.
-    for (const run of [cpu.forward, cpu.filterGrad, cpu.inputGrad])
-      row.push(gflops(shape, secondsPerCall(run, 0)));
+    // One call each, no warm-up: the cpu backend takes seconds (filter gradient: about a minute) per call.
+    for (const run of [cpu.forward, cpu.filterGrad, cpu.inputGrad]) {
+      process.stdout.write(`|  ${gflops(shape, secondsPerCall(run, 0, false))} `);
+    }
     tf.dispose(cpu.tensors);
   } else {
-    row.push('      -', '      -', '      -');
+    process.stdout.write('|        - |        - |        - ');
   }
-  const label = `[${shape.x}]×[${shape.filter}] s${shape.stride}`.padEnd(38);
-  console.log(`${label}|  ${row.join(' |  ')}`);
+  process.stdout.write('\n');
 }
