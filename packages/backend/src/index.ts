@@ -12,5 +12,13 @@ export {
   listBackends,
   resolveAutoBackend,
 } from './backends.js';
+export {
+  batchNormTraining,
+  type FastKernelsInfo,
+  type FastKernelsOptions,
+  registerFastKernels,
+  unregisterFastKernels,
+  useThreadedWasm,
+} from './fast/index.js';
 export { type BackendInfo, type InitBackendOptions, initBackend } from './init.js';
 export { registerWasmTrainingKernels, wasmTrainingKernels } from './wasm/register.js';

@@ -14,12 +14,20 @@ import {
   resolvePackage,
   tensorflowInstallHelp,
 } from './backends.js';
+import { type FastKernelsInfo, type FastKernelsOptions, registerFastKernels } from './fast/index.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
 
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions {
   /** Which backend to use; `'auto'` (the default) takes the fastest one usable here (see `listBackends`). */
   backend?: BackendChoice;
+  /**
+   * The faster kernels of `./fast` on the wasm and cpu backends (closed-form batch-normalisation gradient,
+   * threaded wasm, copy-free clones), which compute the same values as tfjs's own. Default: on, with their
+   * defaults; `false` keeps stock TensorFlow.js. Ignored on the tensorflow backends, whose native kernels
+   * are already fused.
+   */
+  fast?: FastKernelsOptions | false;
 }
 
 /** What {@link initBackend} chose. */
@@ -34,8 +42,13 @@ export interface BackendInfo {
   gpu: boolean;
   /** Versions of the TensorFlow.js packages in use, by package name. */
   versions: Record<string, string>;
-  /** wasm only: the threads XNNPACK uses (1 in Node.js: tfjs-backend-wasm disables wasm threads there). */
+  /**
+   * wasm only: the threads XNNPACK uses. Stock tfjs-backend-wasm runs one thread in Node.js; with the fast
+   * kernels (the default) it runs the threaded build on every core (at most 8).
+   */
   threads?: number;
+  /** The faster kernels in effect (see `InitBackendOptions.fast`); absent when they are off. */
+  fast?: FastKernelsInfo;
 }
 
 const choices: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -134,6 +147,11 @@ async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo>
     requested === 'auto' ? await resolveAutoBackend() : pickExplicit(requested, await listBackends());
   const spec = backendSpecs.find((candidate) => candidate.package === status.package)!;
   await loadBackendPackage(spec);
+  // Before setBackend: the wasm thread count can only be chosen before the wasm backend starts.
+  const fast =
+    options.fast === false || spec.name === 'tensorflow'
+      ? undefined
+      : registerFastKernels(spec.name, options.fast ?? {});
   if (tf.findBackendFactory(spec.name) === undefined) {
     throw new Error(`@resnet/backend: loading ${spec.package} did not register the '${spec.name}' backend`);
   }
@@ -155,5 +173,6 @@ async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo>
     gpu: status.gpu,
     versions,
     ...(threads === undefined ? {} : { threads }),
+    ...(fast === undefined ? {} : { fast }),
   };
 }

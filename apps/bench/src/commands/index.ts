@@ -5,5 +5,6 @@ export { dataBenchCommand } from './data-bench.js';
 export { demoCommand } from './demo.js';
 export { listCommand } from './list.js';
 export { paramsCommand } from './params.js';
+export { perfCommand } from './perf.js';
 export { reportCommand } from './report.js';
 export { runCommand } from './run.js';
