@@ -1,12 +1,13 @@
 // Tests of the whole networks: depth rules, exact parameter counts, the paper's counts for the full-depth
 // presets, seeded He initialisation, positional names, eq. 4, and for every table preset (at its smallest
 // depth) a training step, a save/load round trip and a leak check.
+
+import { expectTrainsAndRoundTrips, setUpBackend } from '@resnet/testing';
 import { convUnit, registerUnit } from '@resnet/units';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { countParameters, getPreset, listPresets, presets, type ResNetConfig, resnet } from '../src/index.js';
-import { roundTrip, setUpBackend, trainingGradients } from './helpers.js';
 
 beforeAll(setUpBackend);
 
@@ -302,17 +303,7 @@ describe('presets', () => {
     const classes = getPreset(name).config.classes;
     const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 5);
     const labels = tf.oneHot([0, 1], classes);
-    const { loss, grads } = trainingGradients(model, x, labels);
-    expect(Number.isFinite(loss)).toBe(true);
-    expect(grads.size).toBe(model.trainableWeights.length);
-    for (const [weight, grad] of grads) expect(grad.every(Number.isFinite), weight).toBe(true);
-    const loaded = await roundTrip(model);
-    const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
-    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
-    tf.dispose([a, b, x, labels]);
-    model.dispose();
-    loaded.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    await expectTrainsAndRoundTrips(model, x, labels, before);
   });
 });
 

@@ -1,5 +1,7 @@
 // Tests of the shortcuts: the exact arithmetic of each variant, and, for every registered shortcut, shape,
 // gradient, save/load and leak checks generated from the registry.
+
+import { expectTrainsAndRoundTrips, setUpBackend } from '@resnet/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +16,6 @@ import {
   type ShortcutContext,
   ZeroPadChannels,
 } from '../src/index.js';
-import { roundTrip, setUpBackend, trainingGradients } from './helpers.js';
 
 beforeAll(setUpBackend);
 
@@ -264,18 +265,7 @@ describe.each(listShortcuts())('registered shortcut %s', (name) => {
     expect(model.outputs[0]!.shape).toEqual([null, 2]);
     const x = tf.randomNormal([2, 4, 4, 3], 0, 1, 'float32', 5);
     const labels = tf.oneHot([0, 1], 2);
-    const { loss, grads } = trainingGradients(model, x, labels);
-    expect(Number.isFinite(loss)).toBe(true);
-    expect(grads.size).toBe(model.trainableWeights.length);
-    for (const [weight, grad] of grads) expect(grad.every(Number.isFinite), weight).toBe(true);
-
-    const loaded = await roundTrip(model);
-    const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
-    expect(values(b)).toEqual(values(a));
-    tf.dispose([a, b, x, labels]);
-    model.dispose();
-    loaded.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    await expectTrainsAndRoundTrips(model, x, labels, before);
   });
 
   it('either increases dimensions or says it cannot', () => {

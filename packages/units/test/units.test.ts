@@ -1,6 +1,7 @@
 // Tests of the Residual Units, generated from the registries: every unit × order × shortcut builds with the
 // right shapes; training, save/load and leak checks; the exact layer order of each of Fig. 4's orders.
 import { createLayerFactories, listShortcuts, type ShortcutArgs } from '@resnet/shortcuts';
+import { expectTrainsAndRoundTrips, setUpBackend } from '@resnet/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,6 @@ import {
   type UnitOrder,
   unitOrders,
 } from '../src/index.js';
-import { roundTrip, setUpBackend, trainingGradients } from './helpers.js';
 
 beforeAll(setUpBackend);
 registerSqueezeExcite();
@@ -88,18 +88,7 @@ async function trainSaveLoad(args: MiniArgs): Promise<void> {
   const model = miniNet(args);
   const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 5);
   const labels = tf.oneHot([0, 2], 3);
-  const { loss, grads } = trainingGradients(model, x, labels);
-  expect(Number.isFinite(loss)).toBe(true);
-  expect(grads.size).toBe(model.trainableWeights.length);
-  for (const [weight, grad] of grads) expect(grad.every(Number.isFinite), weight).toBe(true);
-
-  const loaded = await roundTrip(model);
-  const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
-  expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
-  tf.dispose([a, b, x, labels]);
-  model.dispose();
-  loaded.dispose();
-  expect(tf.memory().numTensors).toBe(before);
+  await expectTrainsAndRoundTrips(model, x, labels, before);
 }
 
 describe('training step, save/load round trip, no leaks', () => {

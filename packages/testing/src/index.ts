@@ -1,8 +1,10 @@
-// Test helpers: the backend under test (RESNET_TEST_BACKEND: the embedded wasm backend by default, `cpu` for
-// the pure-JavaScript reference), an in-memory save/load round trip and the gradients of one training step.
+// @resnet/testing (private, never published): what the model-building packages' tests share — the backend
+// under test (RESNET_TEST_BACKEND: the embedded wasm backend by default, `cpu` for the pure-JavaScript
+// reference), an in-memory save/load round trip and the gradients of one training step.
 import { initBackend } from '@resnet/backend';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { expect } from 'vitest';
 
 export const backendName = (process.env['RESNET_TEST_BACKEND'] ?? 'wasm') as 'cpu' | 'wasm';
 
@@ -45,4 +47,29 @@ export function trainingGradients(
   const loss = value.dataSync()[0]!;
   tf.dispose([value, ...Object.values(grads)]);
   return { loss, grads: out };
+}
+
+/**
+ * The check every generated model test makes: one training step gives a finite loss and a finite gradient
+ * for every trainable weight, an in-memory save/load round trip predicts identically, and no tensor is left
+ * behind. Takes ownership of `x` and `labels` (disposes them) and disposes `model`.
+ */
+export async function expectTrainsAndRoundTrips(
+  model: tfl.LayersModel,
+  x: tf.Tensor,
+  labels: tf.Tensor,
+  tensorsBefore: number,
+): Promise<void> {
+  const { loss, grads } = trainingGradients(model, x, labels);
+  expect(Number.isFinite(loss)).toBe(true);
+  expect(grads.size).toBe(model.trainableWeights.length);
+  for (const [weight, grad] of grads) expect(grad.every(Number.isFinite), weight).toBe(true);
+
+  const loaded = await roundTrip(model);
+  const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
+  expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+  tf.dispose([a, b, x, labels]);
+  model.dispose();
+  loaded.dispose();
+  expect(tf.memory().numTensors).toBe(tensorsBefore);
 }
