@@ -1,5 +1,5 @@
 // `demo` (also what runs with no command): a short, real experiment: Table 2's original and full
-// pre-activation units at ResNet-8, 100 iterations on CIFAR-10 (sized to minutes on 2 CPU cores), then the report.
+// pre-activation units at ResNet-8, 300 iterations on CIFAR-10 (sized to minutes on 2 CPU cores), then the report.
 import { type Command, Option } from 'commander';
 import { defaultOut } from './shared.js';
 
