@@ -190,7 +190,8 @@ function statusOf(spec: BackendSpec): BackendStatus {
       ...base,
       installed: true,
       usable: true,
-      detail: 'XNNPACK kernels, plus the training kernels of @resnet/backend; threaded with the fast kernels (the initBackend default)',
+      detail:
+        'XNNPACK kernels, plus the training kernels of @resnet/backend; threaded with the fast kernels (the initBackend default)',
     };
   }
   return {
