@@ -14,7 +14,7 @@
 // transposed (in JS, subsampling it on the way); dy is read as [P, Cout] as it lies.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
-  backend_util,
+  type backend_util,
   Conv2DBackpropFilter,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropFilterInputs,
@@ -22,7 +22,13 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { batchToChannels, channelsFirst, disposeIntermediate, runStockKernel } from './kernel-utils.js';
+import {
+  batchToChannels,
+  channelsFirst,
+  channelsLastConvInfo,
+  disposeIntermediate,
+  runStockKernel,
+} from './kernel-utils.js';
 
 function conv2DBackpropFilter(args: {
   inputs: Conv2DBackpropFilterInputs;
@@ -32,22 +38,13 @@ function conv2DBackpropFilter(args: {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as TensorInfo;
   const dy = inputs.dy as TensorInfo;
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
-  const convInfo = backend_util.computeConv2DInfo(
+  const { filterShape } = attrs;
+  const convInfo = channelsLastConvInfo(
+    'Conv2DBackpropFilter',
     x.shape as [number, number, number, number],
     filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    backend_util.convertConv2DDataFormat(dataFormat),
+    attrs,
   );
-  if (convInfo.dataFormat !== 'channelsLast') {
-    throw new Error(
-      `@resnet/backend: wasm Conv2DBackpropFilter supports dataFormat 'NHWC' only, got '${dataFormat}'`,
-    );
-  }
   return convInfo.filterHeight === 1 && convInfo.filterWidth === 1
     ? pointwiseFilterGrad(backend, x, dy, convInfo)
     : convolutionFilterGrad(backend, x, dy, convInfo);

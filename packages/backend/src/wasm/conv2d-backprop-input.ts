@@ -14,7 +14,7 @@
 // convolving with the whole filter would multiply s² times as many values, nearly all of them zeros.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
-  backend_util,
+  type backend_util,
   Conv2DBackpropInput,
   type Conv2DBackpropInputAttrs,
   type Conv2DBackpropInputInputs,
@@ -22,7 +22,13 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { disposeIntermediate, type Padding2D, padOrCrop, runStockKernel } from './kernel-utils.js';
+import {
+  channelsLastConvInfo,
+  disposeIntermediate,
+  type Padding2D,
+  padOrCrop,
+  runStockKernel,
+} from './kernel-utils.js';
 
 function conv2DBackpropInput(args: {
   inputs: Conv2DBackpropInputInputs;
@@ -32,22 +38,13 @@ function conv2DBackpropInput(args: {
   const { inputs, backend, attrs } = args;
   const dy = inputs.dy as TensorInfo;
   const filter = inputs.filter as TensorInfo;
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
-  const convInfo = backend_util.computeConv2DInfo(
+  const { inputShape } = attrs;
+  const convInfo = channelsLastConvInfo(
+    'Conv2DBackpropInput',
     inputShape,
     filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    backend_util.convertConv2DDataFormat(dataFormat),
+    attrs,
   );
-  if (convInfo.dataFormat !== 'channelsLast') {
-    throw new Error(
-      `@resnet/backend: wasm Conv2DBackpropInput supports dataFormat 'NHWC' only, got '${dataFormat}'`,
-    );
-  }
   return convInfo.strideHeight === 1 && convInfo.strideWidth === 1
     ? unitStrideInputGrad(backend, dy, filter, convInfo)
     : subPixelInputGrad(backend, dy, filter, convInfo);

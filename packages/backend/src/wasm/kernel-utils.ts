@@ -2,7 +2,13 @@
 // freeing intermediate results, and the layout passes (pad/crop, batch-to-channel transpositions) written
 // straight into the wasm heap.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { getKernel, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  backend_util,
+  getKernel,
+  type KernelConfig,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 
 /** The stock wasm kernels, saved before @resnet/backend replaces any of them, so ours can call them. */
 const stockKernels = new Map<string, KernelConfig | undefined>();
@@ -162,4 +168,41 @@ export function channelsFirst(backend: BackendWasm, x: TensorInfo, grid: PixelGr
     }
   }
   return out;
+}
+
+/** The attributes both convolution-gradient kernels receive that decide the convolution's geometry. */
+export interface Conv2DGeometryAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * The forward convolution's geometry for a gradient kernel, refusing NCHW (the kernels here are written for
+ * channels-last data, the only layout tfjs-layers gives them).
+ */
+export function channelsLastConvInfo(
+  kernelName: string,
+  inputShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: Conv2DGeometryAttrs,
+): backend_util.Conv2DInfo {
+  const { strides, pad, dataFormat, dimRoundingMode } = attrs;
+  const convInfo = backend_util.computeConv2DInfo(
+    inputShape,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  if (convInfo.dataFormat !== 'channelsLast') {
+    throw new Error(
+      `@resnet/backend: wasm ${kernelName} supports dataFormat 'NHWC' only, got '${dataFormat}'`,
+    );
+  }
+  return convInfo;
 }
