@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/index.js';
+import { configureNativeKernels } from '../src/native/index.js';
 import { stockKernel } from '../src/wasm/kernel-utils.js';
 
 interface Shape {
@@ -86,7 +87,7 @@ console.log(
   `tfjs-core ${info.versions['@tensorflow/tfjs-core']}, wasm threads ${info.threads}, padding 'same', ${values.clock} clock`,
 );
 console.log(
-  'GFLOP/s         shape                   | wasm fwd | ours dW | ours dX | stock dX |  cpu fwd |  cpu dW |  cpu dX',
+  'GFLOP/s         shape                   | wasm fwd | ours dW | conv dW | ours dX | stock dX |  cpu fwd |  cpu dW |  cpu dX',
 );
 
 for (const [index, shape] of shapes.entries()) {
@@ -99,6 +100,21 @@ for (const [index, shape] of shapes.entries()) {
     return {
       tensors: [x, filter, dy],
       forward: () => tf.conv2d(x, filter, shape.stride, 'same'),
+      // The filter gradient without kernels.c: the forward-convolution / matrix-product forms.
+      convFilterGrad: () => {
+        configureNativeKernels({ enabled: false });
+        try {
+          return tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropFilter',
+              { x, dy },
+              { ...attrs, filterShape: shape.filter },
+            ) as tf.Tensor;
+        } finally {
+          configureNativeKernels({ enabled: true });
+        }
+      },
       filterGrad: () =>
         tf
           .engine()
@@ -121,7 +137,13 @@ for (const [index, shape] of shapes.entries()) {
   // Each figure is written as soon as it is measured: the cpu columns take minutes.
   process.stdout.write(`[${shape.x}]×[${shape.filter}] s${shape.stride}`.padEnd(38));
   const wasm = kernels('wasm');
-  for (const run of [wasm.forward, wasm.filterGrad, wasm.inputGrad, wasm.stockInputGrad]) {
+  for (const run of [
+    wasm.forward,
+    wasm.filterGrad,
+    wasm.convFilterGrad,
+    wasm.inputGrad,
+    wasm.stockInputGrad,
+  ]) {
     process.stdout.write(`|  ${gflops(shape, secondsPerCall(run, minSeconds))} `);
   }
   tf.dispose(wasm.tensors);

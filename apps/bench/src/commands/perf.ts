@@ -33,7 +33,7 @@ export interface PerfOptions {
   warmup: number;
   /** wasm threads; default every core (at most 8). */
   threads?: number;
-  /** Measure tfjs as shipped: no closed-form BN gradient, single-threaded wasm. */
+  /** Measure tfjs as shipped: no closed-form BN gradient, no native kernels, single-threaded wasm. */
   stock: boolean;
   /** Also run the PyTorch reference. */
   vsPytorch: boolean;
@@ -223,8 +223,8 @@ export async function runPerf(
   // applies to wasm only, whichever backend 'auto' then picks). --stock records 'off' explicitly, so that
   // initBackend's own registerFastKernels call keeps it off.
   const choice = options.stock
-    ? { threads: 1, batchNorm: false, sharedIdentity: false }
-    : { threads: options.threads, batchNorm: true, sharedIdentity: true };
+    ? { threads: 1, batchNorm: false, sharedIdentity: false, native: false }
+    : { threads: options.threads, batchNorm: true, sharedIdentity: true, native: true };
   if (options.stock) unregisterFastKernels();
   registerFastKernels('wasm', choice);
   const info = await initBackend({ backend: options.backend });
@@ -390,7 +390,11 @@ export function perfCommand(program: Command): Command {
     .option('--steps <n>', 'timed steps per measurement (the median is reported)', parsePositiveInt, 5)
     .option('--warmup <n>', 'untimed steps before timing', parsePositiveInt, 2)
     .option('--threads <n>', 'wasm threads (default: every core, at most 8)', parsePositiveInt)
-    .option('--stock', 'tfjs as shipped: composed BN gradient, copying Identity, single-threaded wasm', false)
+    .option(
+      '--stock',
+      'tfjs as shipped: composed BN gradient, copying Identity, no native kernels, single-threaded wasm',
+      false,
+    )
     .option('--vs-pytorch', 'also run the PyTorch reference (python3 with torch) and print the ratio', false)
     .option('--python <paths>', 'Python interpreters to try for --vs-pytorch', parseList, [
       'python3',

@@ -4,6 +4,7 @@
 
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
+import { configureNativeKernels } from '../native/index.js';
 import { fusedBatchNormGradConfig } from './batch-norm.js';
 import { registerBatchNormKernels } from './batch-norm-kernels.js';
 import {
@@ -34,14 +35,20 @@ export {
 /** Options of {@link registerFastKernels}; an option left out keeps what an earlier call chose. */
 export interface FastKernelsOptions {
   /**
-   * wasm only: threads for XNNPACK (convolutions, matrix products). Default: every logical core, at most 8.
-   * 1 keeps tfjs's single-threaded build. Takes effect only if the wasm backend is not initialised yet.
+   * wasm only: threads for XNNPACK (convolutions, matrix products) and for the native kernels. Default: every
+   * logical core, at most 8. Takes effect only if the wasm backend is not initialised yet.
    */
   threads?: number;
   /** The closed-form batch-normalisation gradient. Default true. */
   batchNorm?: boolean;
   /** wasm only: clones (tensors saved for gradients) share data instead of copying it. Default true. */
   sharedIdentity?: boolean;
+  /**
+   * wasm only: @resnet/backend's own SIMD kernels (native/kernels.c) for the convolution filter gradient and
+   * batch normalisation, run in the threaded build's memory on every thread. Default true. Off, with
+   * threads 1, tfjs's own single-threaded build is loaded, as shipped.
+   */
+  native?: boolean;
 }
 
 /** What is in effect after {@link registerFastKernels}. */
@@ -55,12 +62,15 @@ export interface FastKernelsInfo {
   batchNormLayer: boolean;
   /** wasm only: whether Identity shares data; null for other backends. */
   sharedIdentity: boolean | null;
+  /** wasm only: whether the native kernels are on; null for other backends. */
+  native: boolean | null;
 }
 
 let stockFusedBatchNormGrad: tf.GradConfig | undefined;
 let chosenThreads: number | undefined;
 let chosenBatchNorm: boolean | undefined;
 let chosenSharedIdentity: boolean | undefined;
+let chosenNative: boolean | undefined;
 
 function setBatchNorm(enabled: boolean): void {
   if (enabled) {
@@ -78,13 +88,15 @@ function wasmInitialised(): boolean {
   return tf.engine().registry['wasm'] !== undefined;
 }
 
-function setWasmThreads(threads: number): void {
+function setWasmThreads(threads: number, native: boolean): void {
   // Once initialised, the backend keeps the build it loaded: report what it runs with.
   if (wasmInitialised()) {
     chosenThreads ??= threadedWasmInfo()?.threads ?? 1;
     return;
   }
-  if (threads > 1) useThreadedWasm(threads);
+  // The threaded build even for one thread where the native kernels run: its memory is shared, which they
+  // need in order to run inside it.
+  if (threads > 1 || native) useThreadedWasm(threads);
   else useStockWasm();
   chosenThreads = threads;
 }
@@ -100,6 +112,7 @@ export function registerFastKernels(backendName: string, options: FastKernelsOpt
   registerBatchNormKernels(backendName);
   let threads: number | null = null;
   let sharedIdentity: boolean | null = null;
+  let native: boolean | null = null;
   if (backendName === 'wasm') {
     // Importing tfjs-backend-wasm registers its kernels over any registered before: load it first.
     require('@tensorflow/tfjs-backend-wasm');
@@ -107,8 +120,11 @@ export function registerFastKernels(backendName: string, options: FastKernelsOpt
     if (sharedIdentity) registerWasmSharedIdentity();
     else unregisterWasmSharedIdentity();
     chosenSharedIdentity = sharedIdentity;
+    native = options.native ?? chosenNative ?? true;
+    configureNativeKernels({ enabled: native });
     const wanted = options.threads ?? chosenThreads ?? defaultWasmThreads();
-    if (wanted !== chosenThreads) setWasmThreads(wanted);
+    if (wanted !== chosenThreads || native !== chosenNative) setWasmThreads(wanted, native);
+    chosenNative = native;
     threads = chosenThreads ?? 1;
   }
   return {
@@ -117,6 +133,7 @@ export function registerFastKernels(backendName: string, options: FastKernelsOpt
     batchNorm,
     batchNormLayer: batchNormalizationLayerPatched(),
     sharedIdentity,
+    native,
   };
 }
 
@@ -126,9 +143,11 @@ export function registerFastKernels(backendName: string, options: FastKernelsOpt
  */
 export function unregisterFastKernels(): void {
   if (chosenBatchNorm !== undefined) setBatchNorm(false);
-  if (chosenThreads !== undefined) setWasmThreads(1);
+  if (chosenThreads !== undefined && !wasmInitialised()) useStockWasm();
   unregisterWasmSharedIdentity();
   chosenBatchNorm = undefined;
   chosenThreads = undefined;
   chosenSharedIdentity = undefined;
+  chosenNative = undefined;
+  configureNativeKernels({ enabled: false });
 }

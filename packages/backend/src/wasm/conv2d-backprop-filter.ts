@@ -12,6 +12,10 @@
 // pixels x's tap reads (every s-th one): wasm's BatchMatMul does it at about forward-conv speed, where the
 // convolution above would spend most of its time re-laying out its P·Cout-element "filter". Only x is
 // transposed (in JS, subsampling it on the way); dy is read as [P, Cout] as it lies.
+//
+// Where the native kernels run (threaded wasm build, Cout a multiple of 4), neither form is used: kernels.c
+// computes the sum directly, tiled for the cache, on every thread, at about the speed of XNNPACK's forward
+// convolution where the forms above reach about a third of it (bench/conv.ts).
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
   type backend_util,
@@ -22,6 +26,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../native/index.js';
 import {
   batchToChannels,
   channelsFirst,
@@ -45,9 +50,49 @@ function conv2DBackpropFilter(args: {
     filterShape,
     attrs,
   );
+  const native = nativeKernelsOfBackend(backend);
+  if (native !== null && convInfo.outChannels % 4 === 0)
+    return nativeFilterGrad(native, backend, x, dy, convInfo);
   return convInfo.filterHeight === 1 && convInfo.filterWidth === 1
     ? pointwiseFilterGrad(backend, x, dy, convInfo)
     : convolutionFilterGrad(backend, x, dy, convInfo);
+}
+
+function nativeFilterGrad(
+  native: NativeKernels,
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  convInfo: backend_util.Conv2DInfo,
+): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = convInfo;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = convInfo;
+  const out = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
+  const filterSize = filterHeight * filterWidth * inChannels * outChannels;
+  // Threads after the first sum their images into buffers of their own, added into `out` in thread order.
+  const scratch = native.scratch((native.threads - 1) * filterSize * 4);
+  const pointer = (info: TensorInfo) => wasmPointer(backend, info);
+  native.run('conv2d_filter_grad', [
+    pointer(x),
+    pointer(dy),
+    pointer(out),
+    scratch,
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+    convInfo.padInfo.top,
+    convInfo.padInfo.left,
+  ]);
+  if (native.threads > 1) native.run('sum_buffers', [pointer(out), scratch, filterSize, native.threads - 1]);
+  return out;
 }
 
 function convolutionFilterGrad(

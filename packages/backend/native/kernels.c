@@ -1,0 +1,344 @@
+// @resnet/backend's own wasm SIMD kernels: the convolution filter gradient and training-mode batch
+// normalisation, the two parts of a ResNet training step that tfjs-backend-wasm 4.22 either lacks or runs
+// far below the speed of its XNNPACK convolutions (see ../README.md, "Native kernels").
+//
+// This module runs inside tfjs-backend-wasm's own memory: it imports the threaded build's shared
+// WebAssembly.Memory and reads and writes tensors where they lie, on the main thread and on the worker
+// threads of ../src/native/pool.ts. It therefore must never touch memory it was not handed a pointer to:
+// no static data, no stack (every temporary is a local), no start function. ./build.sh checks the binary
+// for each of these.
+//
+// Every exported kernel has the same signature: (params, thread, threads). `params` points at int32
+// parameters written by the JavaScript side; thread t of `threads` does its share of the work, and the
+// shares are fixed by (t, threads) alone, so that results repeat bit for bit for a given thread count.
+//
+// Build: ./build.sh (clang 14 or newer with the wasm32 target; Debian: apt-get install clang lld).
+
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name), visibility("default")))
+
+typedef float f32;
+typedef v128_t v;
+
+static inline int min_int(int a, int b) { return a < b ? a : b; }
+static inline int max_int(int a, int b) { return a > b ? a : b; }
+
+// First index i ≥ 0 with i·s + offset ≥ 0, and one past the last with i·s + offset < limit, clipped to
+// [0, count): the output positions whose tap reads inside the input.
+static inline int first_inside(int offset, int s) { return offset >= 0 ? 0 : (-offset + s - 1) / s; }
+static inline int end_inside(int offset, int s, int limit, int count) {
+  int span = limit - offset;  // positions i with i·s < span
+  if (span <= 0) return 0;
+  return min_int(count, (span + s - 1) / s);
+}
+
+// A share [begin, end) of `total` items for thread t of n: contiguous, fixed by (t, n).
+static inline int share_begin(int total, int t, int n) { return (int)(((int64_t)total * t) / n); }
+
+// ---------------------------------------------------------------------------------------------------
+// Conv2DBackpropFilter, NHWC input and output gradient, HWIO filter:
+//
+//   dW[i, j, ci, co] = Σ_{n, oh, ow} x[n, oh·sh + i − pt, ow·sw + j − pl, ci] · dy[n, oh, ow, co]
+//
+// params: x, dy, out, scratch, N, H, W, Ci, OH, OW, Co, KH, KW, sh, sw, pt, pl
+// Thread t sums images [N·t/T, N·(t+1)/T) into its own buffer: `out` for t = 0, else
+// scratch + (t − 1)·KH·KW·Ci·Co; conv2d_filter_grad_reduce then adds the buffers into `out` in thread order.
+//
+// Co must be a multiple of 4. Work is tiled so that what a tile reads stays in L1: a block of output rows of
+// one image (at least ~32 pixels), and for it every tap × 4 input channels × 8 output channels, whose 8
+// accumulator vectors live in registers across the block's pixels.
+
+// Accumulates a 4(ci) × 8(co) tile over output rows [oh0, oh1) × columns [ow0, ow1) of one image.
+static inline void tile_4x8(const f32* x, const f32* dy, f32* dw, int W, int Ci, int OW, int Co, int sh, int sw,
+                            int rowOffset, int colOffset, int oh0, int oh1, int ow0, int ow1) {
+  f32* d0 = dw;
+  f32* d1 = dw + Co;
+  f32* d2 = dw + 2 * Co;
+  f32* d3 = dw + 3 * Co;
+  v a00 = wasm_v128_load(d0), a01 = wasm_v128_load(d0 + 4);
+  v a10 = wasm_v128_load(d1), a11 = wasm_v128_load(d1 + 4);
+  v a20 = wasm_v128_load(d2), a21 = wasm_v128_load(d2 + 4);
+  v a30 = wasm_v128_load(d3), a31 = wasm_v128_load(d3 + 4);
+  const int xStep = sw * Ci;
+  for (int oh = oh0; oh < oh1; oh++) {
+    const f32* xp = x + ((oh * sh + rowOffset) * W + ow0 * sw + colOffset) * Ci;
+    const f32* gp = dy + (oh * OW + ow0) * Co;
+    for (int ow = ow0; ow < ow1; ow++) {
+      v g0 = wasm_v128_load(gp), g1 = wasm_v128_load(gp + 4);
+      v s0 = wasm_v128_load32_splat(xp);
+      v s1 = wasm_v128_load32_splat(xp + 1);
+      v s2 = wasm_v128_load32_splat(xp + 2);
+      v s3 = wasm_v128_load32_splat(xp + 3);
+      a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, g0));
+      a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, g1));
+      a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, g0));
+      a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, g1));
+      a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s2, g0));
+      a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s2, g1));
+      a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s3, g0));
+      a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s3, g1));
+      xp += xStep;
+      gp += Co;
+    }
+  }
+  wasm_v128_store(d0, a00), wasm_v128_store(d0 + 4, a01);
+  wasm_v128_store(d1, a10), wasm_v128_store(d1 + 4, a11);
+  wasm_v128_store(d2, a20), wasm_v128_store(d2 + 4, a21);
+  wasm_v128_store(d3, a30), wasm_v128_store(d3 + 4, a31);
+}
+
+// 1 input channel × 4 output channels: the remainders of the tile above.
+static inline void tile_1x4(const f32* x, const f32* dy, f32* dw, int W, int Ci, int OW, int Co, int sh, int sw,
+                            int rowOffset, int colOffset, int oh0, int oh1, int ow0, int ow1) {
+  v a = wasm_v128_load(dw);
+  const int xStep = sw * Ci;
+  for (int oh = oh0; oh < oh1; oh++) {
+    const f32* xp = x + ((oh * sh + rowOffset) * W + ow0 * sw + colOffset) * Ci;
+    const f32* gp = dy + (oh * OW + ow0) * Co;
+    for (int ow = ow0; ow < ow1; ow++) {
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(xp), wasm_v128_load(gp)));
+      xp += xStep;
+      gp += Co;
+    }
+  }
+  wasm_v128_store(dw, a);
+}
+
+static void filter_grad_image(const f32* x, const f32* dy, f32* dw, int H, int W, int Ci, int OH, int OW,
+                              int Co, int KH, int KW, int sh, int sw, int pt, int pl) {
+  // Output rows per block: enough pixels to amortise loading and storing the accumulators.
+  const int rowsPerBlock = max_int(1, (32 + OW - 1) / OW);
+  const int ci4 = Ci & ~3;
+  const int co8 = Co & ~7;
+  for (int r0 = 0; r0 < OH; r0 += rowsPerBlock) {
+    const int r1 = min_int(OH, r0 + rowsPerBlock);
+    for (int i = 0; i < KH; i++) {
+      const int rowOffset = i - pt;
+      const int oh0 = max_int(r0, first_inside(rowOffset, sh));
+      const int oh1 = min_int(r1, end_inside(rowOffset, sh, H, OH));
+      if (oh0 >= oh1) continue;
+      for (int j = 0; j < KW; j++) {
+        const int colOffset = j - pl;
+        const int ow0 = first_inside(colOffset, sw);
+        const int ow1 = end_inside(colOffset, sw, W, OW);
+        if (ow0 >= ow1) continue;
+        f32* tap = dw + (i * KW + j) * Ci * Co;
+        int ci = 0;
+        for (; ci < ci4; ci += 4) {
+          int co = 0;
+          for (; co < co8; co += 8) {
+            tile_4x8(x + ci, dy + co, tap + ci * Co + co, W, Ci, OW, Co, sh, sw, rowOffset, colOffset, oh0, oh1,
+                     ow0, ow1);
+          }
+          for (; co < Co; co += 4) {
+            for (int k = 0; k < 4; k++) {
+              tile_1x4(x + ci + k, dy + co, tap + (ci + k) * Co + co, W, Ci, OW, Co, sh, sw, rowOffset,
+                       colOffset, oh0, oh1, ow0, ow1);
+            }
+          }
+        }
+        for (; ci < Ci; ci++) {
+          for (int co = 0; co < Co; co += 4) {
+            tile_1x4(x + ci, dy + co, tap + ci * Co + co, W, Ci, OW, Co, sh, sw, rowOffset, colOffset, oh0, oh1,
+                     ow0, ow1);
+          }
+        }
+      }
+    }
+  }
+}
+
+static void fill_zero(f32* p, int count) {
+  int i = 0;
+  for (; i + 4 <= count; i += 4) wasm_v128_store(p + i, wasm_f32x4_splat(0.0f));
+  for (; i < count; i++) p[i] = 0.0f;
+}
+
+EXPORT(conv2d_filter_grad)
+void conv2d_filter_grad(const int32_t* p, int t, int threads) {
+  const f32* x = (const f32*)(uintptr_t)p[0];
+  const f32* dy = (const f32*)(uintptr_t)p[1];
+  f32* out = (f32*)(uintptr_t)p[2];
+  f32* scratch = (f32*)(uintptr_t)p[3];
+  const int N = p[4], H = p[5], W = p[6], Ci = p[7], OH = p[8], OW = p[9], Co = p[10];
+  const int KH = p[11], KW = p[12], sh = p[13], sw = p[14], pt = p[15], pl = p[16];
+  const int filterSize = KH * KW * Ci * Co;
+  f32* dw = t == 0 ? out : scratch + (t - 1) * filterSize;
+  fill_zero(dw, filterSize);
+  const int n1 = share_begin(N, t + 1, threads);
+  for (int n = share_begin(N, t, threads); n < n1; n++) {
+    filter_grad_image(x + n * H * W * Ci, dy + n * OH * OW * Co, dw, H, W, Ci, OH, OW, Co, KH, KW, sh, sw, pt,
+                      pl);
+  }
+}
+
+// out += scratch[0] + scratch[1] + … (in that order), over this thread's share of the filter.
+// params: out, scratch, filterSize, buffers
+EXPORT(sum_buffers)
+void sum_buffers(const int32_t* p, int t, int threads) {
+  f32* out = (f32*)(uintptr_t)p[0];
+  const f32* scratch = (const f32*)(uintptr_t)p[1];
+  const int size = p[2], buffers = p[3];
+  // Shares in whole vectors, so that only the last thread has a scalar tail.
+  const int vectors = size >> 2;
+  const int begin = share_begin(vectors, t, threads) * 4;
+  const int end = t == threads - 1 ? size : share_begin(vectors, t + 1, threads) * 4;
+  int i = begin;
+  for (; i + 4 <= end; i += 4) {
+    v acc = wasm_v128_load(out + i);
+    for (int b = 0; b < buffers; b++) acc = wasm_f32x4_add(acc, wasm_v128_load(scratch + b * size + i));
+    wasm_v128_store(out + i, acc);
+  }
+  for (; i < end; i++) {
+    f32 acc = out[i];
+    for (int b = 0; b < buffers; b++) acc += scratch[b * size + i];
+    out[i] = acc;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Training-mode batch normalisation over x [rows, C] (C a multiple of 4), statistics per channel.
+// The rows are cut in blocks of at most BLOCK_ROWS; each block's per-channel sums are taken in float32
+// vectors, then added into float64 totals, so rounding grows with the block, not with the batch.
+// Thread t takes rows [rows·t/T, rows·(t+1)/T) and writes its float64 totals to partials + t·k·C
+// (k = 1 or 2 sums per channel); the JavaScript side adds the threads' totals in order.
+
+#define BLOCK_ROWS 64
+
+static inline void add_to_f64(double* total, v sum4) {
+  v lo = wasm_f64x2_promote_low_f32x4(sum4);
+  v hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(sum4, sum4, 2, 3, 0, 1));
+  wasm_v128_store(total, wasm_f64x2_add(wasm_v128_load(total), lo));
+  wasm_v128_store(total + 2, wasm_f64x2_add(wasm_v128_load(total + 2), hi));
+}
+
+static void zero_f64(double* p, int count) {
+  for (int i = 0; i < count; i += 2) wasm_v128_store(p + i, wasm_f64x2_splat(0.0));
+}
+
+// Σx per channel. params: x, partials (float64), rows, C
+EXPORT(bn_sum)
+void bn_sum(const int32_t* p, int t, int threads) {
+  const f32* x = (const f32*)(uintptr_t)p[0];
+  double* sums = (double*)(uintptr_t)p[1];
+  const int rows = p[2], C = p[3];
+  double* mine = sums + t * C;
+  zero_f64(mine, C);
+  const int end = share_begin(rows, t + 1, threads);
+  for (int r0 = share_begin(rows, t, threads); r0 < end; r0 += BLOCK_ROWS) {
+    const int r1 = min_int(end, r0 + BLOCK_ROWS);
+    for (int c = 0; c < C; c += 4) {
+      v acc = wasm_f32x4_splat(0.0f);
+      const f32* xp = x + r0 * C + c;
+      for (int r = r0; r < r1; r++, xp += C) acc = wasm_f32x4_add(acc, wasm_v128_load(xp));
+      add_to_f64(mine + c, acc);
+    }
+  }
+}
+
+// Σ(x − μ)² per channel. params: x, partials (float64), rows, C, mean (float32 [C])
+EXPORT(bn_sum_squares)
+void bn_sum_squares(const int32_t* p, int t, int threads) {
+  const f32* x = (const f32*)(uintptr_t)p[0];
+  double* sums = (double*)(uintptr_t)p[1];
+  const int rows = p[2], C = p[3];
+  const f32* mean = (const f32*)(uintptr_t)p[4];
+  double* mine = sums + t * C;
+  zero_f64(mine, C);
+  const int end = share_begin(rows, t + 1, threads);
+  for (int r0 = share_begin(rows, t, threads); r0 < end; r0 += BLOCK_ROWS) {
+    const int r1 = min_int(end, r0 + BLOCK_ROWS);
+    for (int c = 0; c < C; c += 4) {
+      const v m = wasm_v128_load(mean + c);
+      v acc = wasm_f32x4_splat(0.0f);
+      const f32* xp = x + r0 * C + c;
+      for (int r = r0; r < r1; r++, xp += C) {
+        const v d = wasm_f32x4_sub(wasm_v128_load(xp), m);
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d, d));
+      }
+      add_to_f64(mine + c, acc);
+    }
+  }
+}
+
+// y = x·a + b per channel. params: x, y, rows, C, a (float32 [C]), b (float32 [C])
+EXPORT(bn_scale_shift)
+void bn_scale_shift(const int32_t* p, int t, int threads) {
+  const f32* x = (const f32*)(uintptr_t)p[0];
+  f32* y = (f32*)(uintptr_t)p[1];
+  const int rows = p[2], C = p[3];
+  const f32* a = (const f32*)(uintptr_t)p[4];
+  const f32* b = (const f32*)(uintptr_t)p[5];
+  const int end = share_begin(rows, t + 1, threads);
+  for (int r0 = share_begin(rows, t, threads); r0 < end; r0 += BLOCK_ROWS) {
+    const int r1 = min_int(end, r0 + BLOCK_ROWS);
+    for (int c = 0; c < C; c += 4) {
+      const v av = wasm_v128_load(a + c), bv = wasm_v128_load(b + c);
+      const f32* xp = x + r0 * C + c;
+      f32* yp = y + r0 * C + c;
+      for (int r = r0; r < r1; r++, xp += C, yp += C) {
+        wasm_v128_store(yp, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(xp), av), bv));
+      }
+    }
+  }
+}
+
+// Σdy and Σdy·(x − μ) per channel, as partials[t·2C + c] and partials[t·2C + C + c].
+// params: dy, x, partials (float64), rows, C, mean (float32 [C])
+EXPORT(bn_grad_sums)
+void bn_grad_sums(const int32_t* p, int t, int threads) {
+  const f32* dy = (const f32*)(uintptr_t)p[0];
+  const f32* x = (const f32*)(uintptr_t)p[1];
+  double* sums = (double*)(uintptr_t)p[2];
+  const int rows = p[3], C = p[4];
+  const f32* mean = (const f32*)(uintptr_t)p[5];
+  double* sumDy = sums + t * 2 * C;
+  double* sumDyCentred = sumDy + C;
+  zero_f64(sumDy, 2 * C);
+  const int end = share_begin(rows, t + 1, threads);
+  for (int r0 = share_begin(rows, t, threads); r0 < end; r0 += BLOCK_ROWS) {
+    const int r1 = min_int(end, r0 + BLOCK_ROWS);
+    for (int c = 0; c < C; c += 4) {
+      const v m = wasm_v128_load(mean + c);
+      v acc = wasm_f32x4_splat(0.0f), accCentred = wasm_f32x4_splat(0.0f);
+      const f32* gp = dy + r0 * C + c;
+      const f32* xp = x + r0 * C + c;
+      for (int r = r0; r < r1; r++, gp += C, xp += C) {
+        const v g = wasm_v128_load(gp);
+        acc = wasm_f32x4_add(acc, g);
+        accCentred = wasm_f32x4_add(accCentred, wasm_f32x4_mul(g, wasm_f32x4_sub(wasm_v128_load(xp), m)));
+      }
+      add_to_f64(sumDy + c, acc);
+      add_to_f64(sumDyCentred + c, accCentred);
+    }
+  }
+}
+
+// dx = a·dy + b·x + k per channel. params: dy, x, dx, rows, C, a, b, k (float32 [C] each)
+EXPORT(bn_grad_input)
+void bn_grad_input(const int32_t* p, int t, int threads) {
+  const f32* dy = (const f32*)(uintptr_t)p[0];
+  const f32* x = (const f32*)(uintptr_t)p[1];
+  f32* dx = (f32*)(uintptr_t)p[2];
+  const int rows = p[3], C = p[4];
+  const f32* a = (const f32*)(uintptr_t)p[5];
+  const f32* b = (const f32*)(uintptr_t)p[6];
+  const f32* k = (const f32*)(uintptr_t)p[7];
+  const int end = share_begin(rows, t + 1, threads);
+  for (int r0 = share_begin(rows, t, threads); r0 < end; r0 += BLOCK_ROWS) {
+    const int r1 = min_int(end, r0 + BLOCK_ROWS);
+    for (int c = 0; c < C; c += 4) {
+      const v av = wasm_v128_load(a + c), bv = wasm_v128_load(b + c), kv = wasm_v128_load(k + c);
+      const f32* gp = dy + r0 * C + c;
+      const f32* xp = x + r0 * C + c;
+      f32* op = dx + r0 * C + c;
+      for (int r = r0; r < r1; r++, gp += C, xp += C, op += C) {
+        const v ag = wasm_f32x4_mul(av, wasm_v128_load(gp));
+        const v bx = wasm_f32x4_mul(bv, wasm_v128_load(xp));
+        wasm_v128_store(op, wasm_f32x4_add(wasm_f32x4_add(ag, bx), kv));
+      }
+    }
+  }
+}
