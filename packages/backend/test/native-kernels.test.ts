@@ -687,11 +687,15 @@ describe('native/kernels.wasm', () => {
     const [memory] = memoryImports(bytes, imports.start);
     expect(memory).toMatchObject({ module: 'env', name: 'memory' });
     expect(memory!.flags & 0b10, 'the imported memory is not shared').toBe(0b10);
-    // The same, as the engine sees it: an unshared memory does not link.
-    expect(
-      () =>
-        new WebAssemblyApi.Instance(module, { env: { memory: new WebAssemblyApi.Memory({ initial: 2 }) } }),
-    ).toThrow();
+    // The same, as the engine sees it: with the binary's limits (2 pages up to 4 GiB), a shared memory links
+    // and an unshared one does not.
+    const limits = { initial: 2, maximum: 65536 };
+    const link = (shared: boolean) => () =>
+      new WebAssemblyApi.Instance(module, {
+        env: { memory: new WebAssemblyApi.Memory({ ...limits, shared }) },
+      });
+    expect(link(true)).not.toThrow();
+    expect(link(false)).toThrow();
   });
 
   it('has no data section (11) and no start section (8): it writes nothing into tfjs memory on its own', () => {
