@@ -69,6 +69,15 @@ function secondsPerCall(run: () => tf.Tensor, seconds: number, warmUp = true): n
   return elapsed / calls;
 }
 
+function withoutNative(run: () => tf.Tensor): tf.Tensor {
+  configureNativeKernels({ enabled: false });
+  try {
+    return run();
+  } finally {
+    configureNativeKernels({ enabled: true });
+  }
+}
+
 function gflops(shape: Shape, seconds: number): string {
   const [batch, , , inChannels] = shape.x;
   const [fh, fw, , outChannels] = shape.filter;
@@ -87,7 +96,7 @@ console.log(
   `tfjs-core ${info.versions['@tensorflow/tfjs-core']}, wasm threads ${info.threads}, padding 'same', ${values.clock} clock`,
 );
 console.log(
-  'GFLOP/s         shape                   | wasm fwd | ours dW | conv dW | ours dX | stock dX |  cpu fwd |  cpu dW |  cpu dX',
+  'GFLOP/s         shape                   | ours fwd | xnn fwd |  ours dW | conv dW |  ours dX | xnn dX | stock dX |  cpu fwd |  cpu dW |  cpu dX',
 );
 
 for (const [index, shape] of shapes.entries()) {
@@ -100,21 +109,30 @@ for (const [index, shape] of shapes.entries()) {
     return {
       tensors: [x, filter, dy],
       forward: () => tf.conv2d(x, filter, shape.stride, 'same'),
-      // The filter gradient without kernels.c: the forward-convolution / matrix-product forms.
-      convFilterGrad: () => {
-        configureNativeKernels({ enabled: false });
-        try {
-          return tf
-            .engine()
-            .runKernel(
-              'Conv2DBackpropFilter',
-              { x, dy },
-              { ...attrs, filterShape: shape.filter },
-            ) as tf.Tensor;
-        } finally {
-          configureNativeKernels({ enabled: true });
-        }
-      },
+      // Without kernels.c: XNNPACK's Conv2D, and the gradients as XNNPACK convolutions / matrix products.
+      xnnForward: () => withoutNative(() => tf.conv2d(x, filter, shape.stride, 'same')),
+      convFilterGrad: () =>
+        withoutNative(
+          () =>
+            tf
+              .engine()
+              .runKernel(
+                'Conv2DBackpropFilter',
+                { x, dy },
+                { ...attrs, filterShape: shape.filter },
+              ) as tf.Tensor,
+        ),
+      xnnInputGrad: () =>
+        withoutNative(
+          () =>
+            tf
+              .engine()
+              .runKernel(
+                'Conv2DBackpropInput',
+                { dy, filter },
+                { ...attrs, inputShape: shape.x },
+              ) as tf.Tensor,
+        ),
       filterGrad: () =>
         tf
           .engine()
@@ -139,9 +157,11 @@ for (const [index, shape] of shapes.entries()) {
   const wasm = kernels('wasm');
   for (const run of [
     wasm.forward,
+    wasm.xnnForward,
     wasm.filterGrad,
     wasm.convFilterGrad,
     wasm.inputGrad,
+    wasm.xnnInputGrad,
     wasm.stockInputGrad,
   ]) {
     process.stdout.write(`|  ${gflops(shape, secondsPerCall(run, minSeconds))} `);

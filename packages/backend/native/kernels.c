@@ -342,3 +342,153 @@ void bn_grad_input(const int32_t* p, int t, int threads) {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Conv2D, NHWC input and output, HWIO filter, no bias:
+//
+//   y[n, oh, ow, co] = Σ_{i, j, ci} x[n, oh·sh + i − pt, ow·sw + j − pl, ci] · W[i, j, ci, co]
+//
+// with taps outside x skipped (zero padding; negative pt/pl crop). The output size is given, so that the
+// input gradient's convolutions (any padding) are calls of this one too.
+// params: see conv2d below.
+// Thread t computes output rows [N·OH·t/T, N·OH·(t+1)/T) (rows of all images in a row). Co must be a multiple
+// of 4. Tiles: 4 output pixels × 8 output channels in 8 accumulator vectors, over every valid tap and input
+// channel; taps that fall in the left or right padding read a row of zeros.
+
+// The input pixel a tap reads for output column `col` (already ow·sw − pl + j), or `zeros` (Ci zero floats
+// from the caller) where it falls in the padding, so that edge pixels take the same 4-pixel path.
+static inline const f32* tap_pixel(const f32* xrow, const f32* zeros, int col, int W, int Ci) {
+  return col >= 0 && col < W ? xrow + col * Ci : zeros;
+}
+
+#define CONV_TILE_4(NV)                                                                                        \
+  do {                                                                                                         \
+    v a00 = wasm_f32x4_splat(0.0f), a10 = a00, a20 = a00, a30 = a00;                                           \
+    v a01 = a00, a11 = a00, a21 = a00, a31 = a00;                                                              \
+    for (int i = i0; i < i1; i++) {                                                                            \
+      const f32* xrow = ximg + (rowBase + i) * W * Ci;                                                         \
+      const f32* wtap = filter + i * KW * Ci * Co + co;                                                        \
+      for (int j = 0; j < KW; j++) {                                                                           \
+        const int col = c0 + j;                                                                                \
+        const f32* x0 = tap_pixel(xrow, zeros, col, W, Ci);                                                    \
+        const f32* x1 = tap_pixel(xrow, zeros, col + sw, W, Ci);                                               \
+        const f32* x2 = tap_pixel(xrow, zeros, col + 2 * sw, W, Ci);                                           \
+        const f32* x3 = tap_pixel(xrow, zeros, col + 3 * sw, W, Ci);                                           \
+        const f32* wp = wtap + j * Ci * Co;                                                                    \
+        for (int ci = 0; ci < Ci; ci++, wp += Co) {                                                            \
+          const v w0 = wasm_v128_load(wp);                                                                     \
+          const v s0 = wasm_v128_load32_splat(x0 + ci), s1 = wasm_v128_load32_splat(x1 + ci);                  \
+          const v s2 = wasm_v128_load32_splat(x2 + ci), s3 = wasm_v128_load32_splat(x3 + ci);                  \
+          a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, w0));                                                   \
+          a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, w0));                                                   \
+          a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s2, w0));                                                   \
+          a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s3, w0));                                                   \
+          if (NV == 2) {                                                                                       \
+            const v w1 = wasm_v128_load(wp + 4);                                                               \
+            a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, w1));                                                 \
+            a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, w1));                                                 \
+            a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s2, w1));                                                 \
+            a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s3, w1));                                                 \
+          }                                                                                                    \
+        }                                                                                                      \
+      }                                                                                                        \
+    }                                                                                                          \
+    f32* yp = yrow + ow * Co + co;                                                                             \
+    wasm_v128_store(yp, a00), wasm_v128_store(yp + Co, a10);                                                   \
+    wasm_v128_store(yp + 2 * Co, a20), wasm_v128_store(yp + 3 * Co, a30);                                      \
+    if (NV == 2) {                                                                                             \
+      wasm_v128_store(yp + 4, a01), wasm_v128_store(yp + Co + 4, a11);                                         \
+      wasm_v128_store(yp + 2 * Co + 4, a21), wasm_v128_store(yp + 3 * Co + 4, a31);                            \
+    }                                                                                                          \
+  } while (0)
+
+// One output pixel, 4 output channels (rows narrower than 4 pixels).
+static inline void conv_pixel_4(const f32* ximg, const f32* filter, f32* yp, int W, int Ci, int Co, int KW,
+                                int rowBase, int col, int i0, int i1) {
+  v acc = wasm_f32x4_splat(0.0f);
+  for (int i = i0; i < i1; i++) {
+    for (int j = 0; j < KW; j++) {
+      const int iw = col + j;
+      if (iw < 0 || iw >= W) continue;
+      const f32* xp = ximg + ((rowBase + i) * W + iw) * Ci;
+      const f32* wp = filter + (i * KW + j) * Ci * Co;
+      for (int ci = 0; ci < Ci; ci++, wp += Co) {
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load32_splat(xp + ci), wasm_v128_load(wp)));
+      }
+    }
+  }
+  wasm_v128_store(yp, acc);
+}
+
+// params: x, filter, y, N, H, W, Ci, OH, OW, Co, KH, KW, sh, sw, pt, pl, zeros (Ci zero floats)
+EXPORT(conv2d)
+void conv2d(const int32_t* p, int t, int threads) {
+  const f32* x = (const f32*)(uintptr_t)p[0];
+  const f32* filter = (const f32*)(uintptr_t)p[1];
+  f32* y = (f32*)(uintptr_t)p[2];
+  const int N = p[3], H = p[4], W = p[5], Ci = p[6], OH = p[7], OW = p[8], Co = p[9];
+  const int KH = p[10], KW = p[11], sh = p[12], sw = p[13], pt = p[14], pl = p[15];
+  const f32* zeros = (const f32*)(uintptr_t)p[16];
+  const int rowsTotal = N * OH;
+  const int rowEnd = share_begin(rowsTotal, t + 1, threads);
+  for (int row = share_begin(rowsTotal, t, threads); row < rowEnd; row++) {
+    const int n = row / OH, oh = row % OH;
+    const f32* ximg = x + n * H * W * Ci;
+    f32* yrow = y + row * OW * Co;
+    // Filter rows whose input row lies inside x.
+    const int i0 = max_int(0, pt - oh * sh);
+    const int i1 = min_int(KH, H + pt - oh * sh);
+    if (i0 >= i1) {
+      fill_zero(yrow, OW * Co);
+      continue;
+    }
+    const int rowBase = oh * sh - pt;
+    for (int co = 0; co < Co; co += 8) {
+      const int wide = Co - co >= 8;
+      if (OW < 4) {
+        for (int ow = 0; ow < OW; ow++) {
+          for (int c = co; c < min_int(Co, co + 8); c += 4) {
+            conv_pixel_4(ximg, filter + c, yrow + ow * Co + c, W, Ci, Co, KW, rowBase, ow * sw - pl, i0, i1);
+          }
+        }
+        continue;
+      }
+      // Blocks of 4 output pixels; the last block ends at the row's end (it may overlap the one before,
+      // writing the same values again).
+      for (int ow0 = 0; ow0 < OW; ow0 += 4) {
+        const int ow = min_int(ow0, OW - 4);
+        const int c0 = ow * sw - pl;
+        if (wide) {
+          CONV_TILE_4(2);
+        } else {
+          CONV_TILE_4(1);
+        }
+      }
+    }
+  }
+}
+
+// dx = dy · step(x) (the gradient of ReLU), as tfjs computes it: step(x) is 1 for x > 0, 0 otherwise and NaN
+// for NaN, and the product keeps dy's NaN and infinities. params: dy, x, dx, size
+EXPORT(relu_grad)
+void relu_grad(const int32_t* p, int t, int threads) {
+  const f32* dy = (const f32*)(uintptr_t)p[0];
+  const f32* x = (const f32*)(uintptr_t)p[1];
+  f32* dx = (f32*)(uintptr_t)p[2];
+  const int size = p[3];
+  const int vectors = size >> 2;
+  const int begin = share_begin(vectors, t, threads) * 4;
+  const int end = t == threads - 1 ? size : share_begin(vectors, t + 1, threads) * 4;
+  const v zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
+  int i = begin;
+  for (; i + 4 <= end; i += 4) {
+    const v xv = wasm_v128_load(x + i);
+    v step = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(xv, zero));
+    step = wasm_v128_bitselect(xv, step, wasm_f32x4_ne(xv, xv));
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), step));
+  }
+  for (; i < end; i++) {
+    const f32 xi = x[i];
+    dx[i] = dy[i] * (xi > 0.0f ? 1.0f : xi != xi ? xi : 0.0f);
+  }
+}

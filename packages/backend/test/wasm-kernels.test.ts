@@ -183,6 +183,31 @@ function shapes(geometry: Geometry) {
 
 /** How to call each registered kernel on one geometry, with fresh random inputs. */
 const kernelCases: Record<string, (geometry: Geometry) => () => tf.Tensor> = {
+  Conv2D: (geometry) => {
+    const shape = shapes(geometry);
+    const x = randomValues(shape.x);
+    const filter = randomValues(shape.filter);
+    return () =>
+      tf.conv2d(
+        tf.tensor4d(x, shape.x),
+        tf.tensor4d(filter, shape.filter),
+        geometry.strides,
+        geometry.pad as 'same',
+      );
+  },
+  // tfjs-layers' convolutions call this one; a bias or activation sends it to the stock kernel (tested below).
+  FusedConv2D: (geometry) => {
+    const shape = shapes(geometry);
+    const x = randomValues(shape.x);
+    const filter = randomValues(shape.filter);
+    return () =>
+      tf.fused.conv2d({
+        x: tf.tensor4d(x, shape.x),
+        filter: tf.tensor4d(filter, shape.filter),
+        strides: geometry.strides,
+        pad: geometry.pad as 'same',
+      });
+  },
   Conv2DBackpropFilter: (geometry) => {
     const shape = shapes(geometry);
     const x = randomValues(shape.x);
@@ -272,4 +297,22 @@ it('frees every intermediate buffer on the wasm heap', () => {
     tf.tidy(compute).dispose();
     expect(backend.numDataIds()).toBe(buffers);
   }
+});
+
+it('FusedConv2D with a bias and an activation (the stock kernel) matches cpu', () => {
+  const geometry = grid.find((g) => g.strides[0] === 2 && g.filter[0] === 3 && g.outChannels === 16)!;
+  const shape = shapes(geometry);
+  const x = randomValues(shape.x);
+  const filter = randomValues(shape.filter);
+  const bias = randomValues([geometry.outChannels]);
+  const compute = () =>
+    tf.fused.conv2d({
+      x: tf.tensor4d(x, shape.x),
+      filter: tf.tensor4d(filter, shape.filter),
+      strides: geometry.strides,
+      pad: geometry.pad as 'same',
+      bias: tf.tensor1d(bias),
+      activation: 'relu',
+    });
+  expect(relativeError(valuesOn('wasm', compute), valuesOn('cpu', compute))).toBeLessThan(1e-5);
 });

@@ -12,6 +12,7 @@ import {
   patchBatchNormalizationLayer,
   unpatchBatchNormalizationLayer,
 } from './batch-norm-layer.js';
+import { registerReluGrad, unregisterReluGrad } from './relu-grad.js';
 import { defaultWasmThreads, threadedWasmInfo, useStockWasm, useThreadedWasm } from './threaded-wasm.js';
 import { registerWasmSharedIdentity, unregisterWasmSharedIdentity } from './wasm-identity.js';
 
@@ -24,6 +25,7 @@ export {
   hasBatchNormKernels,
   registerBatchNormKernels,
 } from './batch-norm-kernels.js';
+export { ReluGradKernel, reluGradConfig } from './relu-grad.js';
 export {
   defaultWasmThreads,
   type ThreadedWasmInfo,
@@ -122,6 +124,8 @@ export function registerFastKernels(backendName: string, options: FastKernelsOpt
     chosenSharedIdentity = sharedIdentity;
     native = options.native ?? chosenNative ?? true;
     configureNativeKernels({ enabled: native });
+    if (native) registerReluGrad();
+    else unregisterReluGrad();
     const wanted = options.threads ?? chosenThreads ?? defaultWasmThreads();
     if (wanted !== chosenThreads || native !== chosenNative) setWasmThreads(wanted, native);
     chosenNative = native;
@@ -150,4 +154,5 @@ export function unregisterFastKernels(): void {
   chosenSharedIdentity = undefined;
   chosenNative = undefined;
   configureNativeKernels({ enabled: false });
+  unregisterReluGrad();
 }

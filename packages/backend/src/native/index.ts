@@ -39,6 +39,8 @@ export const nativeKernelNames = [
   'bn_scale_shift',
   'bn_grad_sums',
   'bn_grad_input',
+  'conv2d',
+  'relu_grad',
 ] as const;
 export type NativeKernelName = (typeof nativeKernelNames)[number];
 
@@ -63,13 +65,15 @@ function kernelsModule(): WasmModuleObject {
 }
 
 // Control words (Int32Array over a SharedArrayBuffer): the job generation the workers wait on, the kernel,
-// its params pointer, the thread count, the count of workers done, and a failure flag.
+// its params pointer, the thread count, the count of workers done, a failure flag and a broken-pool flag.
 const GENERATION = 0;
 const KERNEL = 1;
 const PARAMS = 2;
 const THREADS = 3;
 const DONE = 4;
 const FAILED = 5;
+/** Set by a worker that could not start: jobs would never complete. */
+const BROKEN = 6;
 const STOP = -1;
 
 // The worker: instantiates the module on the shared memory and runs one share of each job it is woken for.
@@ -77,9 +81,17 @@ const STOP = -1;
 const workerSource = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, control, thread, names } = workerData;
-const instance = new WebAssembly.Instance(module, { env: { memory } });
-const kernels = names.map((name) => instance.exports[name]);
 const words = new Int32Array(control);
+let kernels;
+try {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  kernels = names.map((name) => instance.exports[name]);
+} catch (error) {
+  // The main thread may be blocked waiting for this worker: tell it through the control words.
+  Atomics.store(words, ${BROKEN}, 1);
+  Atomics.notify(words, ${DONE});
+  throw error;
+}
 let seen = 0;
 for (;;) {
   Atomics.wait(words, ${GENERATION}, seen);
@@ -107,8 +119,15 @@ export class NativeKernels {
   private readonly params: number;
   private scratchPointer = 0;
   private scratchBytes = 0;
+  private zerosPointer = 0;
+  private zerosBytes = 0;
 
   constructor(heap: EmscriptenHeap, memory: WasmMemory, threads: number) {
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+      throw new Error(
+        `@resnet/backend: native kernel threads must be an integer from 1 to 64, got ${threads}`,
+      );
+    }
     this.heap = heap;
     this.memory = memory;
     this.threads = threads;
@@ -153,6 +172,20 @@ export class NativeKernels {
     return (this.scratchPointer + 15) & ~15;
   }
 
+  /** A read-only area of at least `count` float32 zeros (what conv2d reads for taps in the padding). */
+  zeros(count: number): number {
+    const bytes = count * 4;
+    if (bytes > this.zerosBytes) {
+      if (this.zerosPointer !== 0) this.heap._free(this.zerosPointer);
+      const size = Math.max(bytes, 1024);
+      this.zerosPointer = this.heap._malloc(size);
+      if (this.zerosPointer === 0) throw new Error(`@resnet/backend: wasm heap exhausted (${size} bytes)`);
+      new Uint8Array(this.memory.buffer, this.zerosPointer, size).fill(0);
+      this.zerosBytes = size;
+    }
+    return this.zerosPointer;
+  }
+
   /** Runs `kernel` on every thread with `params` (int32 words; pointers are byte offsets) and waits for it. */
   run(kernel: NativeKernelName, params: readonly number[]): void {
     const index = nativeKernelNames.indexOf(kernel);
@@ -173,7 +206,14 @@ export class NativeKernels {
       failure = error;
     }
     for (let done = Atomics.load(words, DONE); done < this.workers.length; done = Atomics.load(words, DONE)) {
-      Atomics.wait(words, DONE, done);
+      if (Atomics.load(words, BROKEN) !== 0) {
+        throw new Error(
+          `@resnet/backend: a native kernel worker thread could not start; run with registerFastKernels(...,` +
+            ` { native: false }) to use tfjs's kernels instead`,
+        );
+      }
+      // Woken by each worker that finishes; the timeout only bounds how late a broken pool is noticed.
+      Atomics.wait(words, DONE, done, 1000);
     }
     if (failure !== undefined || Atomics.load(words, FAILED) !== 0) {
       Atomics.store(words, FAILED, 0);
@@ -188,7 +228,10 @@ export class NativeKernels {
     Atomics.notify(this.words, GENERATION);
     this.workers.length = 0;
     if (this.scratchPointer !== 0) this.heap._free(this.scratchPointer);
+    if (this.zerosPointer !== 0) this.heap._free(this.zerosPointer);
     this.heap._free(this.params);
+    this.zerosPointer = 0;
+    this.zerosBytes = 0;
     this.scratchPointer = 0;
     this.scratchBytes = 0;
   }
@@ -203,8 +246,12 @@ let nativeThreads: number | undefined;
  * (default: the threaded wasm build's). Takes effect for kernels that run after the call.
  */
 export function configureNativeKernels(options: { enabled?: boolean; threads?: number }): void {
-  if (options.enabled !== undefined) nativeEnabled = options.enabled;
-  if (options.threads !== undefined) nativeThreads = options.threads;
+  const { enabled, threads } = options;
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64)) {
+    throw new Error(`configureNativeKernels: threads must be an integer from 1 to 64, got ${threads}`);
+  }
+  if (enabled !== undefined) nativeEnabled = enabled;
+  if (threads !== undefined) nativeThreads = threads;
 }
 
 /** Whether native kernels are switched on (see {@link configureNativeKernels}). */
@@ -219,11 +266,14 @@ export function nativeKernelsEnabled(): boolean {
  */
 export function nativeKernelsFor(heap: EmscriptenHeap, defaultThreads: number): NativeKernels | null {
   if (!nativeEnabled) return null;
+  const threads = nativeThreads ?? defaultThreads;
   const known = byHeap.get(heap);
-  if (known !== undefined) return known;
+  if (known === null || (known !== undefined && known.threads === threads)) return known;
+  // A new thread count: the pool is rebuilt (its workers stop, its scratch memory is freed).
+  known?.dispose();
   const memory = heap.wasmMemory;
   const shared = memory !== undefined && memory.buffer instanceof SharedArrayBuffer;
-  const kernels = shared ? new NativeKernels(heap, memory, nativeThreads ?? defaultThreads) : null;
+  const kernels = shared ? new NativeKernels(heap, memory, threads) : null;
   byHeap.set(heap, kernels);
   return kernels;
 }

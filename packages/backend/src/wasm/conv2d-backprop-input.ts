@@ -12,6 +12,9 @@
 // sub-filter of those taps (flipped, channels swapped), and the phases are interleaved into dx. This does the
 // convolution's own arithmetic and no more, where inserting s − 1 zeros between dy's rows and columns and
 // convolving with the whole filter would multiply s² times as many values, nearly all of them zeros.
+//
+// Where the native kernels run, each of those stride-1 convolutions is native/kernels.c's `conv2d`, which
+// pads or crops as it reads; otherwise XNNPACK's Conv2D.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
   type backend_util,
@@ -22,6 +25,8 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { nativeKernelsOfBackend } from '../native/index.js';
+import { nativeConv2D } from './conv2d.js';
 import {
   channelsLastConvInfo,
   disposeIntermediate,
@@ -57,6 +62,19 @@ function convolvePadded(
   filter: TensorInfo,
   padding: Padding2D,
 ): TensorInfo {
+  const native = nativeKernelsOfBackend(backend);
+  const [, height, width] = dy.shape as [number, number, number, number];
+  const [filterHeight, filterWidth, , outChannels] = filter.shape as [number, number, number, number];
+  if (native !== null && outChannels % 4 === 0) {
+    // The native kernel takes padding and cropping alike, so nothing is copied.
+    return nativeConv2D(native, backend, dy, filter, {
+      strides: [1, 1],
+      top: padding.top,
+      left: padding.left,
+      outHeight: height + padding.top + padding.bottom - filterHeight + 1,
+      outWidth: width + padding.left + padding.right - filterWidth + 1,
+    });
+  }
   const attrs = { strides: [1, 1], dataFormat: 'NHWC', dilations: [1, 1] };
   if (Object.values(padding).some((amount) => amount < 0)) {
     const cropped = padOrCrop(backend, dy, padding);

@@ -1,6 +1,7 @@
 // Registers @resnet/backend's kernels on the wasm backend: the ones training a ResNet needs that
 // @tensorflow/tfjs-backend-wasm lacks, and the ones it has that are far slower than they need to be.
 import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { rememberStockKernel } from './kernel-utils.js';
@@ -15,6 +16,14 @@ export const wasmTrainingKernels: ReadonlyArray<{ config: KernelConfig; reason: 
   {
     config: conv2DBackpropInputConfig,
     reason: "replaces the stock kernel, a direct loop about 10× slower than XNNPACK's forward Conv2D",
+  },
+  {
+    config: conv2DConfig,
+    reason: 'native SIMD kernel where it applies (about 1.3× XNNPACK on ResNet layers); stock otherwise',
+  },
+  {
+    config: fusedConv2DConfig,
+    reason: 'as Conv2D, for convolutions without bias or activation (tfjs-layers calls this one)',
   },
   {
     config: maxPoolGradConfig,

@@ -1,0 +1,134 @@
+// Conv2D and FusedConv2D for the wasm backend where the native kernels run (native/kernels.c `conv2d`):
+// the forward convolution, tiled 4 pixels × 8 output channels, on every thread. Measured by bench/conv.ts
+// against XNNPACK's Conv2D on ResNet geometries. Whatever the native kernel does not cover (bias or
+// activation fused in, dilation, NCHW, output channels not a multiple of 4, or the native kernels off) goes
+// to the stock kernel, unchanged.
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import {
+  type backend_util,
+  Conv2D,
+  type Conv2DAttrs,
+  FusedConv2D,
+  type FusedConv2DAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../native/index.js';
+import { channelsLastConvInfo, runStockKernel, stockKernel } from './kernel-utils.js';
+
+/** y = x * filter with the native kernel; `top`/`left` padding (negative: cropping), output size given. */
+export function nativeConv2D(
+  native: NativeKernels,
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  geometry: { strides: [number, number]; top: number; left: number; outHeight: number; outWidth: number },
+): TensorInfo {
+  const [batch, height, width, inChannels] = x.shape as [number, number, number, number];
+  const [filterHeight, filterWidth, , outChannels] = filter.shape as [number, number, number, number];
+  const { outHeight, outWidth } = geometry;
+  const out = backend.makeOutput([batch, outHeight, outWidth, outChannels], 'float32');
+  native.run('conv2d', [
+    wasmPointer(backend, x),
+    wasmPointer(backend, filter),
+    wasmPointer(backend, out),
+    batch,
+    height,
+    width,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    geometry.strides[0],
+    geometry.strides[1],
+    geometry.top,
+    geometry.left,
+    native.zeros(inChannels),
+  ]);
+  return out;
+}
+
+/** Whether the native kernel computes this convolution exactly as the stock one would. */
+function nativeCovers(convInfo: backend_util.Conv2DInfo, x: TensorInfo, filter: TensorInfo): boolean {
+  return (
+    convInfo.dilationHeight === 1 &&
+    convInfo.dilationWidth === 1 &&
+    convInfo.outChannels % 4 === 0 &&
+    x.dtype === 'float32' &&
+    filter.dtype === 'float32'
+  );
+}
+
+function convolve(
+  kernelName: string,
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  attrs: Conv2DAttrs,
+): TensorInfo | null {
+  const native = nativeKernelsOfBackend(backend);
+  if (native === null || attrs.dataFormat === 'NCHW') return null;
+  const dilations = attrs.dilations ?? 1;
+  if (dilations !== 1 && !(Array.isArray(dilations) && dilations.every((d) => d === 1))) return null;
+  const convInfo = channelsLastConvInfo(
+    kernelName,
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs,
+  );
+  if (!nativeCovers(convInfo, x, filter)) return null;
+  return nativeConv2D(native, backend, x, filter, {
+    strides: [convInfo.strideHeight, convInfo.strideWidth],
+    top: convInfo.padInfo.top,
+    left: convInfo.padInfo.left,
+    outHeight: convInfo.outHeight,
+    outWidth: convInfo.outWidth,
+  });
+}
+
+function conv2D(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Conv2DAttrs }) {
+  const { inputs, backend, attrs } = args;
+  return (
+    convolve(Conv2D, backend, inputs['x']!, inputs['filter']!, attrs) ??
+    runStockKernel(backend, Conv2D, inputs, attrs as never)
+  );
+}
+
+function fusedConv2D(args: {
+  inputs: Record<string, TensorInfo>;
+  backend: BackendWasm;
+  attrs: FusedConv2DAttrs;
+}) {
+  const { inputs, backend, attrs } = args;
+  const plain =
+    inputs['bias'] === undefined &&
+    inputs['preluActivationWeights'] === undefined &&
+    (attrs.activation === undefined || attrs.activation === 'linear');
+  const out = plain ? convolve(FusedConv2D, backend, inputs['x']!, inputs['filter']!, attrs) : null;
+  return out ?? runStockKernel(backend, FusedConv2D, inputs, attrs as never);
+}
+
+// Each keeps the stock kernel's setupFunc (which binds its wasm export when the backend starts), looked up
+// when it runs, because the stock kernel still runs whatever the native one does not cover.
+function stockSetup(kernelName: string) {
+  return (backend: object) => {
+    stockKernel(kernelName)?.setupFunc?.(backend as never);
+  };
+}
+
+export const conv2DConfig: KernelConfig = {
+  kernelName: Conv2D,
+  backendName: 'wasm',
+  kernelFunc: conv2D as unknown as KernelFunc,
+  setupFunc: stockSetup(Conv2D),
+};
+
+export const fusedConv2DConfig: KernelConfig = {
+  kernelName: FusedConv2D,
+  backendName: 'wasm',
+  kernelFunc: fusedConv2D as unknown as KernelFunc,
+  setupFunc: stockSetup(FusedConv2D),
+};
