@@ -35,6 +35,7 @@ describe('perf', () => {
       vsPytorch: true,
       python: ['/nonexistent/python3'],
       profile: true,
+      rounds: 2,
     });
     expect(results).toHaveLength(1);
     const [row] = results;
@@ -58,6 +59,35 @@ describe('perf', () => {
     expect(kernels).toContain('ResnetBatchNormTrainingGrad');
     expect(row!.profile!.reduce((sum, k) => sum + k.share, 0)).toBeCloseTo(1, 5);
     expect(row!.pytorchNote).toMatch(/PyTorch is not available.*\/nonexistent\/python3: not found/);
+    // Two rounds; the figure reported is their median (the mean of two).
+    expect(row!.rounds).toHaveLength(2);
+    const [first, second] = row!.rounds.map((r) => r.trainImagesPerSec);
+    expect(row!.trainImagesPerSec).toBeCloseTo((first! + second!) / 2, 6);
+    expect(row!.rounds.every((r) => r.ratio === null && r.pytorchTrainImagesPerSec === null)).toBe(true);
+  });
+
+  it.skipIf(python === undefined)('alternates rounds with PyTorch and reports the median ratio', async () => {
+    const results = await runPerf({
+      models: ['preact-resnet8'],
+      batch: 2,
+      backend: 'wasm',
+      steps: 1,
+      warmup: 1,
+      threads: 1,
+      stock: false,
+      vsPytorch: true,
+      python: [python!],
+      rounds: 3,
+    });
+    const [row] = results;
+    expect(row!.rounds).toHaveLength(3);
+    for (const round of row!.rounds) {
+      expect(round.pytorchTrainImagesPerSec).toBeGreaterThan(0);
+      expect(round.ratio).toBeCloseTo(round.trainImagesPerSec / round.pytorchTrainImagesPerSec!, 9);
+    }
+    const ratios = row!.rounds.map((r) => r.ratio!).sort((a, b) => a - b);
+    expect(row!.ratio).toBe(ratios[1]);
+    expect(row!.pytorchVersion).toMatch(/^\d+\.\d+/);
   });
 
   it.skipIf(python === undefined)('runs the PyTorch reference of the same network', async () => {

@@ -37,6 +37,12 @@ static inline int end_inside(int offset, int s, int limit, int count) {
 // A share [begin, end) of `total` items for thread t of n: contiguous, fixed by (t, n).
 static inline int share_begin(int total, int t, int n) { return (int)(((int64_t)total * t) / n); }
 
+// This thread's share of `size` elements in whole vectors (the last thread also takes the scalar tail).
+#define ELEMENTWISE_SHARE(size)                                                                                \
+  const int vectors = (size) >> 2;                                                                             \
+  const int begin = share_begin(vectors, t, threads) * 4;                                                      \
+  const int end = t == threads - 1 ? (size) : share_begin(vectors, t + 1, threads) * 4
+
 // ---------------------------------------------------------------------------------------------------
 // Conv2DBackpropFilter, NHWC input and output gradient, HWIO filter:
 //
@@ -402,6 +408,46 @@ static inline const f32* tap_pixel(const f32* xrow, const f32* zeros, int col, i
     }                                                                                                          \
   } while (0)
 
+// The same tile where every tap of the 4 pixels lies inside the row: a pixel's KW taps then read KW·Ci
+// consecutive floats, and the filter's (j, ci) rows are consecutive too, so one loop of KW·Ci steps replaces
+// the tap and channel loops (fewer, longer loops: about 10% faster at 16 channels).
+#define CONV_TILE_4_INTERIOR(NV)                                                                               \
+  do {                                                                                                         \
+    v a00 = wasm_f32x4_splat(0.0f), a10 = a00, a20 = a00, a30 = a00;                                           \
+    v a01 = a00, a11 = a00, a21 = a00, a31 = a00;                                                              \
+    const int span = KW * Ci;                                                                                  \
+    for (int i = i0; i < i1; i++) {                                                                            \
+      const f32* x0 = ximg + ((rowBase + i) * W + c0) * Ci;                                                    \
+      const f32* x1 = x0 + pixelStep;                                                                          \
+      const f32* x2 = x1 + pixelStep;                                                                          \
+      const f32* x3 = x2 + pixelStep;                                                                          \
+      const f32* wp = filter + i * span * Co + co;                                                             \
+      for (int r = 0; r < span; r++, wp += Co) {                                                               \
+        const v w0 = wasm_v128_load(wp);                                                                       \
+        const v s0 = wasm_v128_load32_splat(x0 + r), s1 = wasm_v128_load32_splat(x1 + r);                     \
+        const v s2 = wasm_v128_load32_splat(x2 + r), s3 = wasm_v128_load32_splat(x3 + r);                      \
+        a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, w0));                                                     \
+        a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, w0));                                                     \
+        a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s2, w0));                                                     \
+        a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s3, w0));                                                     \
+        if (NV == 2) {                                                                                         \
+          const v w1 = wasm_v128_load(wp + 4);                                                                 \
+          a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, w1));                                                   \
+          a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, w1));                                                   \
+          a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s2, w1));                                                   \
+          a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s3, w1));                                                   \
+        }                                                                                                      \
+      }                                                                                                        \
+    }                                                                                                          \
+    f32* yp = yrow + ow * Co + co;                                                                             \
+    wasm_v128_store(yp, a00), wasm_v128_store(yp + Co, a10);                                                   \
+    wasm_v128_store(yp + 2 * Co, a20), wasm_v128_store(yp + 3 * Co, a30);                                      \
+    if (NV == 2) {                                                                                             \
+      wasm_v128_store(yp + 4, a01), wasm_v128_store(yp + Co + 4, a11);                                         \
+      wasm_v128_store(yp + 2 * Co + 4, a21), wasm_v128_store(yp + 3 * Co + 4, a31);                            \
+    }                                                                                                          \
+  } while (0)
+
 // One output pixel, 4 output channels (rows narrower than 4 pixels).
 static inline void conv_pixel_4(const f32* ximg, const f32* filter, f32* yp, int W, int Ci, int Co, int KW,
                                 int rowBase, int col, int i0, int i1) {
@@ -429,6 +475,7 @@ void conv2d(const int32_t* p, int t, int threads) {
   const int N = p[3], H = p[4], W = p[5], Ci = p[6], OH = p[7], OW = p[8], Co = p[9];
   const int KH = p[10], KW = p[11], sh = p[12], sw = p[13], pt = p[14], pl = p[15];
   const f32* zeros = (const f32*)(uintptr_t)p[16];
+  const int pixelStep = sw * Ci;
   const int rowsTotal = N * OH;
   const int rowEnd = share_begin(rowsTotal, t + 1, threads);
   for (int row = share_begin(rowsTotal, t, threads); row < rowEnd; row++) {
@@ -458,8 +505,13 @@ void conv2d(const int32_t* p, int t, int threads) {
       for (int ow0 = 0; ow0 < OW; ow0 += 4) {
         const int ow = min_int(ow0, OW - 4);
         const int c0 = ow * sw - pl;
-        if (wide) {
+        const int inside = c0 >= 0 && c0 + 3 * sw + KW <= W;
+        if (wide && inside) {
+          CONV_TILE_4_INTERIOR(2);
+        } else if (wide) {
           CONV_TILE_4(2);
+        } else if (inside) {
+          CONV_TILE_4_INTERIOR(1);
         } else {
           CONV_TILE_4(1);
         }
@@ -475,10 +527,7 @@ void relu_grad(const int32_t* p, int t, int threads) {
   const f32* dy = (const f32*)(uintptr_t)p[0];
   const f32* x = (const f32*)(uintptr_t)p[1];
   f32* dx = (f32*)(uintptr_t)p[2];
-  const int size = p[3];
-  const int vectors = size >> 2;
-  const int begin = share_begin(vectors, t, threads) * 4;
-  const int end = t == threads - 1 ? size : share_begin(vectors, t + 1, threads) * 4;
+  ELEMENTWISE_SHARE(p[3]);
   const v zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
   int i = begin;
   for (; i + 4 <= end; i += 4) {
@@ -491,4 +540,32 @@ void relu_grad(const int32_t* p, int t, int threads) {
     const f32 xi = x[i];
     dx[i] = dy[i] * (xi > 0.0f ? 1.0f : xi != xi ? xi : 0.0f);
   }
+}
+
+// y = max(x, 0), NaN kept (as tfjs's Relu). params: x, y, size
+EXPORT(relu)
+void relu(const int32_t* p, int t, int threads) {
+  const f32* x = (const f32*)(uintptr_t)p[0];
+  f32* y = (f32*)(uintptr_t)p[1];
+  ELEMENTWISE_SHARE(p[2]);
+  const v zero = wasm_f32x4_splat(0.0f);
+  int i = begin;
+  for (; i + 4 <= end; i += 4) {
+    const v xv = wasm_v128_load(x + i);
+    // x < 0 ? 0 : x keeps NaN (the comparison is false for it), where max would depend on the operand order.
+    wasm_v128_store(y + i, wasm_v128_andnot(xv, wasm_f32x4_lt(xv, zero)));
+  }
+  for (; i < end; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+// y = a + b, same shape. params: a, b, y, size
+EXPORT(add)
+void add(const int32_t* p, int t, int threads) {
+  const f32* a = (const f32*)(uintptr_t)p[0];
+  const f32* b = (const f32*)(uintptr_t)p[1];
+  f32* y = (f32*)(uintptr_t)p[2];
+  ELEMENTWISE_SHARE(p[3]);
+  int i = begin;
+  for (; i + 4 <= end; i += 4) wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+  for (; i < end; i++) y[i] = a[i] + b[i];
 }

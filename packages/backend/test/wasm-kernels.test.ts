@@ -183,6 +183,34 @@ function shapes(geometry: Geometry) {
 
 /** How to call each registered kernel on one geometry, with fresh random inputs. */
 const kernelCases: Record<string, (geometry: Geometry) => () => tf.Tensor> = {
+  // The element-wise kernels take the geometry's input; NaN and negative zero are checked in relu-grad.test.ts.
+  Relu: (geometry) => {
+    const shape = shapes(geometry);
+    const x = randomValues(shape.x);
+    return () => tf.relu(tf.tensor4d(x, shape.x));
+  },
+  Add: (geometry) => {
+    const shape = shapes(geometry);
+    const a = randomValues(shape.x);
+    const b = randomValues(shape.x);
+    return () => tf.add(tf.tensor4d(a, shape.x), tf.tensor4d(b, shape.x));
+  },
+  FusedBatchNorm: (geometry) => {
+    const shape = shapes(geometry);
+    const channels = geometry.inChannels;
+    const x = randomValues(shape.x);
+    const [mean, offset, scale] = [0, 1, 2].map(() => randomValues([channels]));
+    const variance = randomValues([channels]).map((value) => value + 1.5);
+    return () =>
+      tf.batchNorm(
+        tf.tensor4d(x, shape.x),
+        tf.tensor1d(mean!),
+        tf.tensor1d(variance),
+        tf.tensor1d(offset!),
+        tf.tensor1d(scale!),
+        1e-3,
+      );
+  },
   Conv2D: (geometry) => {
     const shape = shapes(geometry);
     const x = randomValues(shape.x);

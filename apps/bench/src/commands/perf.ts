@@ -41,6 +41,19 @@ export interface PerfOptions {
   python: string[];
   /** Also time each kernel of one training step (tf.profile). */
   profile?: boolean;
+  /**
+   * Measurements per model, ours and PyTorch's alternating (default 1): the figures reported are medians
+   * over rounds, and the ratio is the median of the rounds' ratios, each measured minutes apart at most, so
+   * that a shared machine's drifting load weighs on both sides alike.
+   */
+  rounds?: number;
+}
+
+/** One round of one model: ours, then (with vsPytorch) PyTorch's, measured back to back. */
+export interface PerfRound {
+  trainImagesPerSec: number;
+  pytorchTrainImagesPerSec: number | null;
+  ratio: number | null;
 }
 
 /** Time spent in one kernel over one training step. */
@@ -75,6 +88,8 @@ export interface PerfResult {
   pytorchNote: string | null;
   /** With `profile`: kernels of one training step, slowest first. */
   profile?: KernelTime[];
+  /** Every round's figures (trainImagesPerSec, pytorchTrainImagesPerSec and ratio are their medians). */
+  rounds: PerfRound[];
   /** Peak resident memory of this process so far (after this model), MiB. */
   peakRssMB: number;
 }
@@ -234,6 +249,7 @@ export async function runPerf(
     `backend ${info.name} (${info.package}), ${threads} thread(s), ${options.stock ? 'stock tfjs' : 'fast kernels'}`,
   );
 
+  const rounds = options.rounds ?? 1;
   const results: PerfResult[] = [];
   for (const name of options.models) {
     const { depth, build } = modelConfig(name);
@@ -251,20 +267,51 @@ export async function runPerf(
       tf.oneHot(tf.randomUniform([options.batch], 0, classes, 'int32', 2) as tf.Tensor1D, classes),
     ) as tf.Tensor2D;
     const optimizer = new MomentumSgd(model.trainableWeights);
-    const trainMs = await medianMs(
-      trainStep(model, images, labels, optimizer),
-      options.warmup,
-      options.steps,
-    );
-    const inferenceMs = await medianMs(inferenceStep(model, images), options.warmup, options.steps);
-    const profile = options.profile
-      ? await profileStep(trainStep(model, images, labels, optimizer))
-      : undefined;
+    const step = trainStep(model, images, labels, optimizer);
+    const measured: PerfRound[] = [];
+    const inference: number[] = [];
+    const pytorchInference: number[] = [];
+    let pytorchVersion: string | null = null;
+    let pytorchNote: string | null = null;
+    for (let round = 0; round < rounds; round++) {
+      const trainMs = await medianMs(step, options.warmup, options.steps);
+      inference.push(await medianMs(inferenceStep(model, images), options.warmup, options.steps));
+      const ours = (options.batch * 1000) / trainMs;
+      let reference: PytorchRow | undefined;
+      if (options.vsPytorch && pytorchNote === null) {
+        const answer = await runPytorch(options, [depth], threads);
+        if ('error' in answer) pytorchNote = answer.error;
+        else {
+          pytorchVersion = answer.version;
+          reference = answer.rows.find((r) => r.depth === depth);
+        }
+      }
+      if (reference !== undefined) pytorchInference.push(reference.inferenceImagesPerSec);
+      measured.push({
+        trainImagesPerSec: ours,
+        pytorchTrainImagesPerSec: reference?.trainImagesPerSec ?? null,
+        ratio: reference === undefined ? null : ours / reference.trainImagesPerSec,
+      });
+      log(
+        `${name}${rounds > 1 ? ` round ${round + 1}/${rounds}` : ''}: train ${ours.toFixed(1)} img/s` +
+          (reference === undefined
+            ? ''
+            : `, PyTorch ${reference.trainImagesPerSec.toFixed(1)} img/s, ratio ${(ours / reference.trainImagesPerSec).toFixed(3)}`),
+      );
+    }
+    const profile = options.profile ? await profileStep(step) : undefined;
     const params = model.countParams();
     optimizer.dispose();
     images.dispose();
     labels.dispose();
     model.dispose();
+    const medianOf = (values: Array<number | null>) => {
+      const present = values.filter((value): value is number => value !== null);
+      return present.length === 0 ? null : median(present);
+    };
+    const trainImagesPerSec = median(measured.map((r) => r.trainImagesPerSec));
+    const inferenceImagesPerSec = (options.batch * 1000) / median(inference);
+    const pytorchInferenceImagesPerSec = medianOf(pytorchInference);
     const row: PerfResult = {
       model: name,
       depth,
@@ -273,43 +320,21 @@ export async function runPerf(
       threads,
       fast: fast.batchNorm,
       params,
-      trainStepMs: trainMs,
-      trainImagesPerSec: (options.batch * 1000) / trainMs,
-      inferenceImagesPerSec: (options.batch * 1000) / inferenceMs,
-      pytorchTrainImagesPerSec: null,
-      pytorchInferenceImagesPerSec: null,
-      ratio: null,
-      inferenceRatio: null,
-      pytorchVersion: null,
-      pytorchNote: null,
+      trainStepMs: (options.batch * 1000) / trainImagesPerSec,
+      trainImagesPerSec,
+      inferenceImagesPerSec,
+      pytorchTrainImagesPerSec: medianOf(measured.map((r) => r.pytorchTrainImagesPerSec)),
+      pytorchInferenceImagesPerSec,
+      ratio: medianOf(measured.map((r) => r.ratio)),
+      inferenceRatio:
+        pytorchInferenceImagesPerSec === null ? null : inferenceImagesPerSec / pytorchInferenceImagesPerSec,
+      pytorchVersion,
+      pytorchNote,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
+      rounds: measured,
       ...(profile === undefined ? {} : { profile }),
     };
-    log(
-      `${name}: train ${row.trainImagesPerSec.toFixed(1)} img/s, inference ${row.inferenceImagesPerSec.toFixed(1)} img/s`,
-    );
     results.push(row);
-  }
-
-  if (options.vsPytorch) {
-    const reference = await runPytorch(
-      options,
-      results.map((r) => r.depth),
-      threads,
-    );
-    for (const row of results) {
-      if ('error' in reference) {
-        row.pytorchNote = reference.error;
-        continue;
-      }
-      const match = reference.rows.find((r) => r.depth === row.depth);
-      if (match === undefined) continue;
-      row.pytorchVersion = reference.version;
-      row.pytorchTrainImagesPerSec = match.trainImagesPerSec;
-      row.pytorchInferenceImagesPerSec = match.inferenceImagesPerSec;
-      row.ratio = row.trainImagesPerSec / match.trainImagesPerSec;
-      row.inferenceRatio = row.inferenceImagesPerSec / match.inferenceImagesPerSec;
-    }
   }
   return results;
 }
@@ -389,6 +414,12 @@ export function perfCommand(program: Command): Command {
     )
     .option('--steps <n>', 'timed steps per measurement (the median is reported)', parsePositiveInt, 5)
     .option('--warmup <n>', 'untimed steps before timing', parsePositiveInt, 2)
+    .option(
+      '--rounds <n>',
+      'measurements per model, alternating with PyTorch under --vs-pytorch; medians are reported',
+      parsePositiveInt,
+      1,
+    )
     .option('--threads <n>', 'wasm threads (default: every core, at most 8)', parsePositiveInt)
     .option(
       '--stock',

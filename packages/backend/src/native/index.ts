@@ -41,6 +41,8 @@ export const nativeKernelNames = [
   'bn_grad_input',
   'conv2d',
   'relu_grad',
+  'relu',
+  'add',
 ] as const;
 export type NativeKernelName = (typeof nativeKernelNames)[number];
 

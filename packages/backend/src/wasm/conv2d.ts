@@ -15,7 +15,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../native/index.js';
-import { channelsLastConvInfo, runStockKernel, stockKernel } from './kernel-utils.js';
+import { channelsLastConvInfo, runStockKernel, stockSetupFunc } from './kernel-utils.js';
 
 /** y = x * filter with the native kernel; `top`/`left` padding (negative: cropping), output size given. */
 export function nativeConv2D(
@@ -111,24 +111,16 @@ function fusedConv2D(args: {
   return out ?? runStockKernel(backend, FusedConv2D, inputs, attrs as never);
 }
 
-// Each keeps the stock kernel's setupFunc (which binds its wasm export when the backend starts), looked up
-// when it runs, because the stock kernel still runs whatever the native one does not cover.
-function stockSetup(kernelName: string) {
-  return (backend: object) => {
-    stockKernel(kernelName)?.setupFunc?.(backend as never);
-  };
-}
-
 export const conv2DConfig: KernelConfig = {
   kernelName: Conv2D,
   backendName: 'wasm',
   kernelFunc: conv2D as unknown as KernelFunc,
-  setupFunc: stockSetup(Conv2D),
+  setupFunc: stockSetupFunc(Conv2D),
 };
 
 export const fusedConv2DConfig: KernelConfig = {
   kernelName: FusedConv2D,
   backendName: 'wasm',
   kernelFunc: fusedConv2D as unknown as KernelFunc,
-  setupFunc: stockSetup(FusedConv2D),
+  setupFunc: stockSetupFunc(FusedConv2D),
 };

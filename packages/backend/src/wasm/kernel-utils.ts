@@ -24,6 +24,16 @@ export function stockKernel(kernelName: string): KernelConfig | undefined {
 }
 
 /**
+ * A setupFunc for a kernel of ours that falls back to the stock one: it runs the stock kernel's setupFunc
+ * (which binds its wasm export when the backend starts), looked up when the backend starts.
+ */
+export function stockSetupFunc(kernelName: string): (backend: object) => void {
+  return (backend) => {
+    stockKernel(kernelName)?.setupFunc?.(backend as never);
+  };
+}
+
+/**
  * Runs a stock wasm kernel directly, the way one backend kernel calls another: the result is a bare
  * TensorInfo that the caller frees with {@link disposeIntermediate} unless it is the kernel's output.
  */

@@ -4,6 +4,7 @@ import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '
 import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { addConfig, fusedBatchNormConfig, reluConfig } from './elementwise.js';
 import { rememberStockKernel } from './kernel-utils.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 
@@ -24,6 +25,19 @@ export const wasmTrainingKernels: ReadonlyArray<{ config: KernelConfig; reason: 
   {
     config: fusedConv2DConfig,
     reason: 'as Conv2D, for convolutions without bias or activation (tfjs-layers calls this one)',
+  },
+  {
+    config: reluConfig,
+    reason: 'native: one pass on every thread (float32); stock otherwise',
+  },
+  {
+    config: addConfig,
+    reason: 'native: one pass on every thread for two float32 tensors of one shape; stock otherwise',
+  },
+  {
+    config: fusedBatchNormConfig,
+    reason:
+      'native (inference): x·a + b per channel on every thread, about 5× the stock kernel; stock otherwise',
   },
   {
     config: maxPoolGradConfig,
