@@ -367,38 +367,32 @@ static inline const f32* tap_pixel(const f32* xrow, const f32* zeros, int col, i
   return col >= 0 && col < W ? xrow + col * Ci : zeros;
 }
 
-#define CONV_TILE_4(NV)                                                                                        \
+// The 4-pixel × 8-channel tile (NV = 2; NV = 1: 4 channels) in three parts: zeroed accumulators, one step
+// (one input channel of one tap: pixel k reads x_k[r], the filter row is wp), and the store to the output.
+#define CONV_TILE_INIT                                                                                         \
+  v a00 = wasm_f32x4_splat(0.0f), a10 = a00, a20 = a00, a30 = a00;                                             \
+  v a01 = a00, a11 = a00, a21 = a00, a31 = a00
+
+#define CONV_TILE_STEP(NV, x0, x1, x2, x3, r, wp)                                                              \
   do {                                                                                                         \
-    v a00 = wasm_f32x4_splat(0.0f), a10 = a00, a20 = a00, a30 = a00;                                           \
-    v a01 = a00, a11 = a00, a21 = a00, a31 = a00;                                                              \
-    for (int i = i0; i < i1; i++) {                                                                            \
-      const f32* xrow = ximg + (rowBase + i) * W * Ci;                                                         \
-      const f32* wtap = filter + i * KW * Ci * Co + co;                                                        \
-      for (int j = 0; j < KW; j++) {                                                                           \
-        const int col = c0 + j;                                                                                \
-        const f32* x0 = tap_pixel(xrow, zeros, col, W, Ci);                                                    \
-        const f32* x1 = tap_pixel(xrow, zeros, col + sw, W, Ci);                                               \
-        const f32* x2 = tap_pixel(xrow, zeros, col + 2 * sw, W, Ci);                                           \
-        const f32* x3 = tap_pixel(xrow, zeros, col + 3 * sw, W, Ci);                                           \
-        const f32* wp = wtap + j * Ci * Co;                                                                    \
-        for (int ci = 0; ci < Ci; ci++, wp += Co) {                                                            \
-          const v w0 = wasm_v128_load(wp);                                                                     \
-          const v s0 = wasm_v128_load32_splat(x0 + ci), s1 = wasm_v128_load32_splat(x1 + ci);                  \
-          const v s2 = wasm_v128_load32_splat(x2 + ci), s3 = wasm_v128_load32_splat(x3 + ci);                  \
-          a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, w0));                                                   \
-          a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, w0));                                                   \
-          a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s2, w0));                                                   \
-          a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s3, w0));                                                   \
-          if (NV == 2) {                                                                                       \
-            const v w1 = wasm_v128_load(wp + 4);                                                               \
-            a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, w1));                                                 \
-            a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, w1));                                                 \
-            a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s2, w1));                                                 \
-            a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s3, w1));                                                 \
-          }                                                                                                    \
-        }                                                                                                      \
-      }                                                                                                        \
+    const v w0 = wasm_v128_load(wp);                                                                           \
+    const v s0 = wasm_v128_load32_splat((x0) + (r)), s1 = wasm_v128_load32_splat((x1) + (r));                  \
+    const v s2 = wasm_v128_load32_splat((x2) + (r)), s3 = wasm_v128_load32_splat((x3) + (r));                  \
+    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, w0));                                                         \
+    a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, w0));                                                         \
+    a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s2, w0));                                                         \
+    a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s3, w0));                                                         \
+    if (NV == 2) {                                                                                             \
+      const v w1 = wasm_v128_load((wp) + 4);                                                                   \
+      a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, w1));                                                       \
+      a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, w1));                                                       \
+      a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s2, w1));                                                       \
+      a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s3, w1));                                                       \
     }                                                                                                          \
+  } while (0)
+
+#define CONV_TILE_STORE(NV)                                                                                    \
+  do {                                                                                                         \
     f32* yp = yrow + ow * Co + co;                                                                             \
     wasm_v128_store(yp, a00), wasm_v128_store(yp + Co, a10);                                                   \
     wasm_v128_store(yp + 2 * Co, a20), wasm_v128_store(yp + 3 * Co, a30);                                      \
@@ -408,13 +402,30 @@ static inline const f32* tap_pixel(const f32* xrow, const f32* zeros, int col, i
     }                                                                                                          \
   } while (0)
 
-// The same tile where every tap of the 4 pixels lies inside the row: a pixel's KW taps then read KW·Ci
-// consecutive floats, and the filter's (j, ci) rows are consecutive too, so one loop of KW·Ci steps replaces
-// the tap and channel loops (fewer, longer loops: about 10% faster at 16 channels).
+// Taps checked one by one: a tap in the left or right padding reads `zeros` instead.
+#define CONV_TILE_4(NV)                                                                                        \
+  do {                                                                                                         \
+    CONV_TILE_INIT;                                                                                            \
+    for (int i = i0; i < i1; i++) {                                                                            \
+      const f32* xrow = ximg + (rowBase + i) * W * Ci;                                                         \
+      for (int j = 0; j < KW; j++) {                                                                           \
+        const int col = c0 + j;                                                                                \
+        const f32* x0 = tap_pixel(xrow, zeros, col, W, Ci);                                                    \
+        const f32* x1 = tap_pixel(xrow, zeros, col + sw, W, Ci);                                               \
+        const f32* x2 = tap_pixel(xrow, zeros, col + 2 * sw, W, Ci);                                           \
+        const f32* x3 = tap_pixel(xrow, zeros, col + 3 * sw, W, Ci);                                           \
+        const f32* wp = filter + (i * KW + j) * Ci * Co + co;                                                  \
+        for (int ci = 0; ci < Ci; ci++, wp += Co) CONV_TILE_STEP(NV, x0, x1, x2, x3, ci, wp);                  \
+      }                                                                                                        \
+    }                                                                                                          \
+    CONV_TILE_STORE(NV);                                                                                       \
+  } while (0)
+
+// Every tap of the 4 pixels inside the row: a pixel's KW taps then read KW·Ci consecutive floats, and the
+// filter's (j, ci) rows are consecutive too, so one loop of KW·Ci steps replaces the tap and channel loops.
 #define CONV_TILE_4_INTERIOR(NV)                                                                               \
   do {                                                                                                         \
-    v a00 = wasm_f32x4_splat(0.0f), a10 = a00, a20 = a00, a30 = a00;                                           \
-    v a01 = a00, a11 = a00, a21 = a00, a31 = a00;                                                              \
+    CONV_TILE_INIT;                                                                                            \
     const int span = KW * Ci;                                                                                  \
     for (int i = i0; i < i1; i++) {                                                                            \
       const f32* x0 = ximg + ((rowBase + i) * W + c0) * Ci;                                                    \
@@ -422,30 +433,9 @@ static inline const f32* tap_pixel(const f32* xrow, const f32* zeros, int col, i
       const f32* x2 = x1 + pixelStep;                                                                          \
       const f32* x3 = x2 + pixelStep;                                                                          \
       const f32* wp = filter + i * span * Co + co;                                                             \
-      for (int r = 0; r < span; r++, wp += Co) {                                                               \
-        const v w0 = wasm_v128_load(wp);                                                                       \
-        const v s0 = wasm_v128_load32_splat(x0 + r), s1 = wasm_v128_load32_splat(x1 + r);                     \
-        const v s2 = wasm_v128_load32_splat(x2 + r), s3 = wasm_v128_load32_splat(x3 + r);                      \
-        a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, w0));                                                     \
-        a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, w0));                                                     \
-        a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s2, w0));                                                     \
-        a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s3, w0));                                                     \
-        if (NV == 2) {                                                                                         \
-          const v w1 = wasm_v128_load(wp + 4);                                                                 \
-          a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, w1));                                                   \
-          a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, w1));                                                   \
-          a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s2, w1));                                                   \
-          a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s3, w1));                                                   \
-        }                                                                                                      \
-      }                                                                                                        \
+      for (int r = 0; r < span; r++, wp += Co) CONV_TILE_STEP(NV, x0, x1, x2, x3, r, wp);                      \
     }                                                                                                          \
-    f32* yp = yrow + ow * Co + co;                                                                             \
-    wasm_v128_store(yp, a00), wasm_v128_store(yp + Co, a10);                                                   \
-    wasm_v128_store(yp + 2 * Co, a20), wasm_v128_store(yp + 3 * Co, a30);                                      \
-    if (NV == 2) {                                                                                             \
-      wasm_v128_store(yp + 4, a01), wasm_v128_store(yp + Co + 4, a11);                                         \
-      wasm_v128_store(yp + 2 * Co + 4, a21), wasm_v128_store(yp + 3 * Co + 4, a31);                            \
-    }                                                                                                          \
+    CONV_TILE_STORE(NV);                                                                                       \
   } while (0)
 
 // One output pixel, 4 output channels (rows narrower than 4 pixels).

@@ -10,12 +10,10 @@ import {
   type Conv2DAttrs,
   FusedConv2D,
   type FusedConv2DAttrs,
-  type KernelConfig,
-  type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../native/index.js';
-import { channelsLastConvInfo, runStockKernel, stockSetupFunc } from './kernel-utils.js';
+import { channelsLastConvInfo, runStockKernel, withStockFallback } from './kernel-utils.js';
 
 /** y = x * filter with the native kernel; `top`/`left` padding (negative: cropping), output size given. */
 export function nativeConv2D(
@@ -111,16 +109,6 @@ function fusedConv2D(args: {
   return out ?? runStockKernel(backend, FusedConv2D, inputs, attrs as never);
 }
 
-export const conv2DConfig: KernelConfig = {
-  kernelName: Conv2D,
-  backendName: 'wasm',
-  kernelFunc: conv2D as unknown as KernelFunc,
-  setupFunc: stockSetupFunc(Conv2D),
-};
+export const conv2DConfig = withStockFallback(Conv2D, conv2D);
 
-export const fusedConv2DConfig: KernelConfig = {
-  kernelName: FusedConv2D,
-  backendName: 'wasm',
-  kernelFunc: fusedConv2D as unknown as KernelFunc,
-  setupFunc: stockSetupFunc(FusedConv2D),
-};
+export const fusedConv2DConfig = withStockFallback(FusedConv2D, fusedConv2D);

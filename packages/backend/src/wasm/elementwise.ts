@@ -7,14 +7,12 @@ import {
   Add,
   FusedBatchNorm,
   type FusedBatchNormAttrs,
-  type KernelConfig,
-  type KernelFunc,
   Relu,
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
 import { nativeKernelsOfBackend, wasmPointer } from '../native/index.js';
-import { runStockKernel, stockSetupFunc } from './kernel-utils.js';
+import { runStockKernel, withStockFallback } from './kernel-utils.js';
 
 type Inputs = Record<string, TensorInfo>;
 
@@ -88,23 +86,8 @@ function fusedBatchNorm(args: {
   return out;
 }
 
-export const reluConfig: KernelConfig = {
-  kernelName: Relu,
-  backendName: 'wasm',
-  kernelFunc: relu as unknown as KernelFunc,
-  setupFunc: stockSetupFunc(Relu),
-};
+export const reluConfig = withStockFallback(Relu, relu);
 
-export const addConfig: KernelConfig = {
-  kernelName: Add,
-  backendName: 'wasm',
-  kernelFunc: add as unknown as KernelFunc,
-  setupFunc: stockSetupFunc(Add),
-};
+export const addConfig = withStockFallback(Add, add);
 
-export const fusedBatchNormConfig: KernelConfig = {
-  kernelName: FusedBatchNorm,
-  backendName: 'wasm',
-  kernelFunc: fusedBatchNorm as unknown as KernelFunc,
-  setupFunc: stockSetupFunc(FusedBatchNorm),
-};
+export const fusedBatchNormConfig = withStockFallback(FusedBatchNorm, fusedBatchNorm);

@@ -24,12 +24,17 @@ export function stockKernel(kernelName: string): KernelConfig | undefined {
 }
 
 /**
- * A setupFunc for a kernel of ours that falls back to the stock one: it runs the stock kernel's setupFunc
- * (which binds its wasm export when the backend starts), looked up when the backend starts.
+ * The config of a wasm kernel of ours that falls back to the stock one for what it does not cover: its
+ * setupFunc runs the stock kernel's (which binds its wasm export when the backend starts), looked up then.
  */
-export function stockSetupFunc(kernelName: string): (backend: object) => void {
-  return (backend) => {
-    stockKernel(kernelName)?.setupFunc?.(backend as never);
+export function withStockFallback(kernelName: string, kernelFunc: unknown): KernelConfig {
+  return {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: kernelFunc as KernelConfig['kernelFunc'],
+    setupFunc: (backend) => {
+      stockKernel(kernelName)?.setupFunc?.(backend);
+    },
   };
 }
 
