@@ -43,8 +43,8 @@ export interface BackendInfo {
   /** Versions of the TensorFlow.js packages in use, by package name. */
   versions: Record<string, string>;
   /**
-   * wasm only: the threads XNNPACK uses. Stock tfjs-backend-wasm runs one thread in Node.js; with the fast
-   * kernels (the default) it runs the threaded build on every core (at most 8).
+   * wasm only: the threads its kernels run on. Stock tfjs-backend-wasm runs one thread in Node.js; with the
+   * fast kernels (the default) the native kernels run on every core (at most 8), XNNPACK on one.
    */
   threads?: number;
   /** The faster kernels in effect (see `InitBackendOptions.fast`); absent when they are off. */
@@ -165,7 +165,7 @@ async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo>
   const versions: Record<string, string> = { '@tensorflow/tfjs-core': tf.version_core };
   const version = packageVersion(spec.package);
   if (version !== undefined) versions[spec.package] = version;
-  const threads = await threadsOf(spec.name);
+  const threads = fast?.native ? (fast.threads ?? undefined) : await threadsOf(spec.name);
   return {
     name: spec.name,
     requested,

@@ -1,13 +1,14 @@
 // A training step of a small pre-activation ResNet (stem, an identity unit, a stride-2 unit with a 1×1
 // projection, BN-ReLU, pooling, softmax) with registerFastKernels on threaded wasm gives the loss, gradients
 // and BN moving averages of stock tfjs on the cpu backend; it leaks no tensors; the model saves and loads as
-// a plain tf.LayersModel; the wasm pool has the threads asked for; the copy-free Identity shares data safely.
+// a plain tf.LayersModel; the native kernels' pool has the threads asked for; the copy-free Identity shares data safely.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerFastKernels, unregisterFastKernels } from '../src/fast/index.js';
 import { initBackend } from '../src/index.js';
+import { nativeKernelsOfBackend } from '../src/native/index.js';
 import { randomValues, relativeError } from './helpers.js';
 
 const BATCH = 4;
@@ -96,10 +97,11 @@ beforeAll(async () => {
 });
 
 describe('registerFastKernels on wasm', () => {
-  it('runs XNNPACK on the threads asked for', async () => {
+  it('runs the native kernels on the threads asked for, and XNNPACK on one', async () => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(wasm.getThreadsCount()).toBe(2);
+    expect(wasm.getThreadsCount()).toBe(1);
+    expect(nativeKernelsOfBackend(tf.backend())?.threads).toBe(2);
   });
 
   it('gives the loss, gradients and moving averages of stock tfjs on cpu', () => {
