@@ -300,6 +300,37 @@ describe('after initBackend({ backend: "wasm" })', () => {
   });
 });
 
+describe('convolutions through the engine at several thread counts', () => {
+  // Output rows (direct) or rows of tiles (Winograd) are split among threads, each computed whole by one
+  // thread: the values cannot depend on the thread count, bit for bit. Winograd (32 input channels) differs
+  // from the direct form by rounding only.
+  it('conv2d, direct and Winograd, gives the same bits with 1, 2 and 3 threads, and both match cpu', () => {
+    const x = tf.tensor4d(randomValues([3, 9, 7, 32]), [3, 9, 7, 32]);
+    const filter = tf.tensor4d(randomValues([3, 3, 32, 20]), [3, 3, 32, 20]);
+    const before = tf.memory().numTensors;
+    tf.setBackend('cpu');
+    const expected = tf.tidy(() => tf.conv2d(x, filter, 1, 'same').dataSync() as Float32Array);
+    tf.setBackend('wasm');
+    try {
+      for (const winograd of [false, true]) {
+        configureNativeKernels({ winograd });
+        const results = [1, 2, 3].map((threads) => {
+          configureNativeKernels({ threads });
+          return onWasm(() => tf.conv2d(x, filter, 1, 'same').dataSync() as Float32Array);
+        });
+        expect(sameBits(results[0]!, results[1]!)).toBe(true);
+        expect(sameBits(results[0]!, results[2]!)).toBe(true);
+        expect(relativeError(results[0]!, expected)).toBeLessThan(1e-5);
+      }
+    } finally {
+      configureNativeKernels({ winograd: true, threads: wasmInfo.threads! });
+      x.dispose();
+      filter.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before - 2);
+  });
+});
+
 describe('conv2d_filter_grad run directly', () => {
   for (const threads of [1, 2, 3]) {
     it.each(convCases.map((c) => [describeConv(c), c] as const))(

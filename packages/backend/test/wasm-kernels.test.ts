@@ -54,6 +54,34 @@ for (const [height, width] of [
     }
   }
 }
+// 3×3 stride-1 convolutions with 32 or more input channels take the native kernels' Winograd form: odd and
+// even sizes, every padding, an output channel count with a 4-wide tail.
+for (const [height, width] of [
+  [8, 8],
+  [7, 5],
+] as const) {
+  for (const pad of [
+    'same',
+    'valid',
+    [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  ] as const) {
+    grid.push({
+      batch: 3,
+      height,
+      width,
+      inChannels: 32,
+      outChannels: 36,
+      filter: [3, 3],
+      strides: [1, 1],
+      pad: pad as Pad,
+    });
+  }
+}
 // Geometries the grid leaves out: non-square filters and strides, numeric and asymmetric explicit padding.
 grid.push(
   {

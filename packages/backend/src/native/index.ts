@@ -43,6 +43,8 @@ export const nativeKernelNames = [
   'relu_grad',
   'relu',
   'add',
+  'winograd_filter',
+  'conv2d_winograd',
 ] as const;
 export type NativeKernelName = (typeof nativeKernelNames)[number];
 
@@ -242,18 +244,30 @@ export class NativeKernels {
 const byHeap = new WeakMap<object, NativeKernels | null>();
 let nativeEnabled = true;
 let nativeThreads: number | undefined;
+let winogradEnabled = true;
 
 /**
- * Turns the native kernels on or off for wasm backends (on by default), and sets their thread count
- * (default: the threaded wasm build's). Takes effect for kernels that run after the call.
+ * Turns the native kernels on or off for wasm backends (on by default), sets their thread count (default:
+ * the threaded wasm build's), and whether 3×3 stride-1 convolutions use the Winograd form (default on).
+ * Takes effect for kernels that run after the call.
  */
-export function configureNativeKernels(options: { enabled?: boolean; threads?: number }): void {
-  const { enabled, threads } = options;
+export function configureNativeKernels(options: {
+  enabled?: boolean;
+  threads?: number;
+  winograd?: boolean;
+}): void {
+  const { enabled, threads, winograd } = options;
+  if (winograd !== undefined) winogradEnabled = winograd;
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64)) {
     throw new Error(`configureNativeKernels: threads must be an integer from 1 to 64, got ${threads}`);
   }
   if (enabled !== undefined) nativeEnabled = enabled;
   if (threads !== undefined) nativeThreads = threads;
+}
+
+/** Whether 3×3 stride-1 convolutions take the Winograd form (see {@link configureNativeKernels}). */
+export function winogradEnabledNow(): boolean {
+  return winogradEnabled;
 }
 
 /** Whether native kernels are switched on (see {@link configureNativeKernels}). */
