@@ -21,4 +21,5 @@ export {
   useThreadedWasm,
 } from './fast/index.js';
 export { type BackendInfo, type InitBackendOptions, initBackend } from './init.js';
+export { configureNativeKernels } from './native/index.js';
 export { registerWasmTrainingKernels, wasmTrainingKernels } from './wasm/register.js';

@@ -1,8 +1,8 @@
-// Conv2D and FusedConv2D for the wasm backend where the native kernels run (native/kernels.c `conv2d`):
-// the forward convolution, tiled 4 pixels × 8 output channels, on every thread. Measured by bench/conv.ts
-// against XNNPACK's Conv2D on ResNet geometries. Whatever the native kernel does not cover (bias or
-// activation fused in, dilation, NCHW, output channels not a multiple of 4, or the native kernels off) goes
-// to the stock kernel, unchanged.
+// Conv2D and FusedConv2D for the wasm backend where the native kernels run (native/kernels.c `conv2d`): the
+// forward convolution, tiled 4 pixels × 8 output channels (or in Winograd's F(2×2, 3×3) form), on every
+// thread. Measured by bench/conv.ts against XNNPACK's Conv2D on ResNet geometries. Whatever the native kernel
+// does not cover (bias or activation fused in, dilation, NCHW, output channels not a multiple of 4, or the
+// native kernels off) goes to the stock kernel, unchanged.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
   type backend_util,
@@ -22,7 +22,7 @@ import { channelsLastConvInfo, runStockKernel, withStockFallback } from './kerne
 
 /**
  * Input channels from which 3×3 stride-1 convolutions take the Winograd form. Its input and output transforms
- * cost about as much as it saves at 16 channels; at 32 and 64 it is 1.3× and 1.5× the direct kernel
+ * cost about as much as it saves at 16 channels; at 32 and 64 it is 1.3× and 1.6× the direct kernel
  * (forward and input gradient of CIFAR ResNet layers, 2 threads).
  */
 export const WINOGRAD_MIN_CHANNELS = 32;
