@@ -39,6 +39,19 @@ export function nativeConv2D(
   const [filterHeight, filterWidth, , outChannels] = filter.shape as [number, number, number, number];
   const { outHeight, outWidth } = geometry;
   const out = backend.makeOutput([batch, outHeight, outWidth, outChannels], 'float32');
+  // The parameters both kernels start with: input, filter (or its transform), output, then the sizes.
+  const head = (filterPointer: number) => [
+    wasmPointer(backend, x),
+    filterPointer,
+    wasmPointer(backend, out),
+    batch,
+    height,
+    width,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+  ];
   if (
     winogradEnabledNow() &&
     filterHeight === 3 &&
@@ -54,16 +67,7 @@ export function nativeConv2D(
     const scratch = native.scratch((filterFloats + workFloats) * 4);
     native.run('winograd_filter', [wasmPointer(backend, filter), scratch, inChannels, outChannels]);
     native.run('conv2d_winograd', [
-      wasmPointer(backend, x),
-      scratch,
-      wasmPointer(backend, out),
-      batch,
-      height,
-      width,
-      inChannels,
-      outHeight,
-      outWidth,
-      outChannels,
+      ...head(scratch),
       geometry.top,
       geometry.left,
       native.zeros(inChannels),
@@ -72,16 +76,7 @@ export function nativeConv2D(
     return out;
   }
   native.run('conv2d', [
-    wasmPointer(backend, x),
-    wasmPointer(backend, filter),
-    wasmPointer(backend, out),
-    batch,
-    height,
-    width,
-    inChannels,
-    outHeight,
-    outWidth,
-    outChannels,
+    ...head(wasmPointer(backend, filter)),
     filterHeight,
     filterWidth,
     geometry.strides[0],
