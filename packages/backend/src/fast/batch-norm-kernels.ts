@@ -67,6 +67,33 @@ function checkInputs(name: string, infos: TensorInfo[], channels: number): void 
   if (!Number.isInteger(channels) || channels < 1) throw new Error(`${name}: bad channel count ${channels}`);
 }
 
+/** y = x·scale + shift for one channel: scale = γ/√(σ² + ε), shift = β − μ·scale. */
+function affine(gamma: number, beta: number, mean: number, variance: number, epsilon: number) {
+  const scale = gamma / Math.sqrt(variance + epsilon);
+  return { scale, shift: beta - mean * scale };
+}
+
+/**
+ * The closed-form gradient for one channel from its two sums over the N rows, Σdy and Σdy·(x − μ): dγ, dβ,
+ * and dx = a·dy + b·x + k, with a = γ/σ, b = −a·dγ/(σ·N) and k = −a·dβ/N − b·μ (b·(−μ) folded in, so that
+ * the pass over the data reads x once).
+ */
+function gradientCoefficients(
+  rows: number,
+  sumDy: number,
+  sumDyCentred: number,
+  mean: number,
+  variance: number,
+  gamma: number,
+  epsilon: number,
+) {
+  const invStd = 1 / Math.sqrt(variance + epsilon);
+  const dGamma = sumDyCentred * invStd;
+  const a = gamma * invStd;
+  const b = (-a * invStd * dGamma) / rows;
+  return { dGamma, dBeta: sumDy, a, b, k: (-a * sumDy) / rows - b * mean };
+}
+
 /**
  * y = γ·(x − μ)/√(σ² + ε) + β with μ, σ² the mean and biased variance of x over every axis but the last.
  * Outputs [y, μ, σ²].
@@ -98,8 +125,7 @@ function forward(memory: Memory, x: TensorInfo, gamma: TensorInfo, beta: TensorI
     const variance = Math.max(sumSquares[c]! / rows - mean * mean, 0);
     meanv[c] = mean;
     variancev[c] = variance;
-    scale[c] = gammav[c]! / Math.sqrt(variance + epsilon);
-    shift[c] = betav[c]! - mean * scale[c]!;
+    ({ scale: scale[c], shift: shift[c] } = affine(gammav[c]!, betav[c]!, mean, variance, epsilon));
   }
   for (let base = 0; base < size; base += channels) {
     for (let c = 0; c < channels; c++) yv[base + c] = xv[base + c]! * scale[c]! + shift[c]!;
@@ -140,19 +166,25 @@ function backward(
       sumDyCentred[c] = sumDyCentred[c]! + g * (xv[base + c]! - meanv[c]!);
     }
   }
-  // dx = a·dy + b·(x − μ) + k, per channel: a = γ/σ, b = −a·dγ/(σ·N), k = −a·dβ/N.
   const a = new Float64Array(channels);
   const b = new Float64Array(channels);
   const k = new Float64Array(channels);
   for (let c = 0; c < channels; c++) {
-    const invStd = 1 / Math.sqrt(variancev[c]! + epsilon);
-    const dGamma = sumDyCentred[c]! * invStd;
-    dgammav[c] = dGamma;
-    dbetav[c] = sumDy[c]!;
-    a[c] = gammav[c]! * invStd;
-    b[c] = (-a[c]! * invStd * dGamma) / rows;
-    // Folds b·(−μ) in, so the loop below reads x once.
-    k[c] = (-a[c]! * sumDy[c]!) / rows - b[c]! * meanv[c]!;
+    ({
+      dGamma: dgammav[c],
+      dBeta: dbetav[c],
+      a: a[c],
+      b: b[c],
+      k: k[c],
+    } = gradientCoefficients(
+      rows,
+      sumDy[c]!,
+      sumDyCentred[c]!,
+      meanv[c]!,
+      variancev[c]!,
+      gammav[c]!,
+      epsilon,
+    ));
   }
   for (let base = 0; base < size; base += channels) {
     for (let c = 0; c < channels; c++) {
@@ -209,9 +241,13 @@ function nativeForward(
   const b = native.f32(bPointer, channels);
   for (let c = 0; c < channels; c++) {
     varianceView[c] = squares[c]! / rows;
-    const scale = gammaView[c]! / Math.sqrt(squares[c]! / rows + epsilon);
-    a[c] = scale;
-    b[c] = betaView[c]! - meanView[c]! * scale;
+    ({ scale: a[c], shift: b[c] } = affine(
+      gammaView[c]!,
+      betaView[c]!,
+      meanView[c]!,
+      squares[c]! / rows,
+      epsilon,
+    ));
   }
   native.run('bn_scale_shift', [xPointer, wasmPointer(backend, y), rows, channels, aPointer, bPointer]);
   return outputs;
@@ -252,17 +288,21 @@ function nativeBackward(
   const b = native.f32(bPointer, channels);
   const k = native.f32(kPointer, channels);
   for (let c = 0; c < channels; c++) {
-    // As in backward(): dx = a·dy + b·x + k.
-    const sumDy = sums[c]!;
-    const invStd = 1 / Math.sqrt(varianceView[c]! + epsilon);
-    const dg = sums[channels + c]! * invStd;
-    dGammaView[c] = dg;
-    dBetaView[c] = sumDy;
-    const ac = gammaView[c]! * invStd;
-    const bc = (-ac * invStd * dg) / rows;
-    a[c] = ac;
-    b[c] = bc;
-    k[c] = (-ac * sumDy) / rows - bc * meanView[c]!;
+    ({
+      dGamma: dGammaView[c],
+      dBeta: dBetaView[c],
+      a: a[c],
+      b: b[c],
+      k: k[c],
+    } = gradientCoefficients(
+      rows,
+      sums[c]!,
+      sums[channels + c]!,
+      meanView[c]!,
+      varianceView[c]!,
+      gammaView[c]!,
+      epsilon,
+    ));
   }
   native.run('bn_grad_input', [
     dyPointer,
