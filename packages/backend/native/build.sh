@@ -18,7 +18,10 @@ if grep -Eq ' (DATA|START) ' <<<"$headers"; then
   rm kernels.wasm.tmp
   exit 1
 fi
-if "$objdump" -d kernels.wasm.tmp | grep -Eq 'global\.(get|set)'; then
+# (The disassembly is captured first: piped into grep -q, objdump would die of SIGPIPE on a match and
+# pipefail would turn the match into a miss.)
+disassembly=$("$objdump" -d kernels.wasm.tmp)
+if grep -Eq 'global\.(get|set)' <<<"$disassembly"; then
   echo "build.sh: kernels.wasm uses a global (a stack pointer?); kernels must keep temporaries in locals" >&2
   rm kernels.wasm.tmp
   exit 1

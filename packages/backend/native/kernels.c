@@ -709,3 +709,149 @@ void conv2d_winograd(const int32_t* p, int t, int threads) {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The filter gradient of a 3×3 stride-1 convolution in Winograd's F(3×3, 2×2) form: over each 2×2 tile of
+// dy, the 3×3 correlation of the 4×4 input patch d with the tile g is A'ᵀ[(G' g G'ᵀ) ⊙ (Bᵀ d B)]A', and the
+// sum over tiles and images moves inside the transforms: dW = A'ᵀ[Σ (G' g G'ᵀ) ⊙ (Bᵀ d B)]A' per channel
+// pair, the inner sum being, for each of the 16 positions, a matrix product [Ci × tiles]·[tiles × Co].
+// Bᵀ is the forward kernel's; G' = [1 0; 1 1; 1 −1; 0 −1]; A'ᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1].
+//
+// Thread t takes images [N·t/T, N·(t+1)/T) and sums into its own M[16][Ci][Co]; `work` holds the T threads'
+// M one after another, then each thread's V[16][WG_TILES][Ci] and D[16][WG_TILES][Co] blocks. sum_buffers
+// then adds the threads' M into the first in order, and winograd_filter_grad_output applies A'ᵀ · A'.
+#define WG_TILES 32
+
+// params: x, dy, work, N, H, W, Ci, OH, OW, Co, pt, pl, zeros (max(Ci, Co) zero floats)
+EXPORT(winograd_filter_grad)
+void winograd_filter_grad(const int32_t* p, int t, int threads) {
+  const f32* x = (const f32*)(uintptr_t)p[0];
+  const f32* dy = (const f32*)(uintptr_t)p[1];
+  f32* work = (f32*)(uintptr_t)p[2];
+  const int N = p[3], H = p[4], W = p[5], Ci = p[6], OH = p[7], OW = p[8], Co = p[9];
+  const int pt = p[10], pl = p[11];
+  const f32* zeros = (const f32*)(uintptr_t)p[12];
+  f32* mbuf = work + t * 16 * Ci * Co;
+  f32* vbuf = work + threads * 16 * Ci * Co + t * 16 * WG_TILES * (Ci + Co);
+  f32* dbuf = vbuf + 16 * WG_TILES * Ci;
+  fill_zero(mbuf, 16 * Ci * Co);
+  const int tileRows = (OH + 1) / 2, tileCols = (OW + 1) / 2;
+  const int tilesPerImage = tileRows * tileCols;
+  const int n1 = share_begin(N, t + 1, threads);
+  for (int n = share_begin(N, t, threads); n < n1; n++) {
+    const f32* ximg = x + n * H * W * Ci;
+    const f32* gimg = dy + n * OH * OW * Co;
+    for (int tile0 = 0; tile0 < tilesPerImage; tile0 += WG_TILES) {
+      const int count = min_int(WG_TILES, tilesPerImage - tile0);
+      for (int k = 0; k < count; k++) {
+        const int tile = tile0 + k;
+        const int oh0 = (tile / tileCols) * 2, ow0 = (tile % tileCols) * 2;
+        // Bᵀ d B of the input patch (the forward kernel's transform).
+        const f32* d[16];
+        for (int r = 0; r < 4; r++) {
+          const int ih = oh0 - pt + r;
+          for (int c = 0; c < 4; c++) {
+            const int iw = ow0 - pl + c;
+            d[r * 4 + c] = ih >= 0 && ih < H && iw >= 0 && iw < W ? ximg + (ih * W + iw) * Ci : zeros;
+          }
+        }
+        f32* vk = vbuf + k * Ci;
+        for (int ci = 0; ci < Ci; ci += 4) {
+          v q[16];
+          for (int r = 0; r < 4; r++) {
+            const v d0 = wasm_v128_load(d[0 * 4 + r] + ci), d1 = wasm_v128_load(d[1 * 4 + r] + ci);
+            const v d2 = wasm_v128_load(d[2 * 4 + r] + ci), d3 = wasm_v128_load(d[3 * 4 + r] + ci);
+            q[0 * 4 + r] = wasm_f32x4_sub(d0, d2);
+            q[1 * 4 + r] = wasm_f32x4_add(d1, d2);
+            q[2 * 4 + r] = wasm_f32x4_sub(d2, d1);
+            q[3 * 4 + r] = wasm_f32x4_sub(d1, d3);
+          }
+          for (int r = 0; r < 4; r++) {
+            const v t0 = q[r * 4 + 0], t1 = q[r * 4 + 1], t2 = q[r * 4 + 2], t3 = q[r * 4 + 3];
+            wasm_v128_store(vk + (r * 4 + 0) * WG_TILES * Ci + ci, wasm_f32x4_sub(t0, t2));
+            wasm_v128_store(vk + (r * 4 + 1) * WG_TILES * Ci + ci, wasm_f32x4_add(t1, t2));
+            wasm_v128_store(vk + (r * 4 + 2) * WG_TILES * Ci + ci, wasm_f32x4_sub(t2, t1));
+            wasm_v128_store(vk + (r * 4 + 3) * WG_TILES * Ci + ci, wasm_f32x4_sub(t1, t3));
+          }
+        }
+        // G' g G'ᵀ of the dy tile (zero outside dy).
+        const f32* g00 = gimg + (oh0 * OW + ow0) * Co;
+        const int right = ow0 + 1 < OW, below = oh0 + 1 < OH;
+        const f32* g01 = right ? g00 + Co : zeros;
+        const f32* g10 = below ? g00 + OW * Co : zeros;
+        const f32* g11 = right && below ? g00 + (OW + 1) * Co : zeros;
+        f32* dk = dbuf + k * Co;
+        for (int co = 0; co < Co; co += 4) {
+          const v a = wasm_v128_load(g00 + co), b = wasm_v128_load(g01 + co);
+          const v c = wasm_v128_load(g10 + co), e = wasm_v128_load(g11 + co);
+          // Rows: G' [a b; c e] gives 4 rows of 2: (a,b), (a+c, b+e), (a−c, b−e), (−c, −e).
+          v rows[4][2] = {{a, b},
+                          {wasm_f32x4_add(a, c), wasm_f32x4_add(b, e)},
+                          {wasm_f32x4_sub(a, c), wasm_f32x4_sub(b, e)},
+                          {wasm_f32x4_neg(c), wasm_f32x4_neg(e)}};
+          for (int r = 0; r < 4; r++) {
+            const v u0 = rows[r][0], u1 = rows[r][1];
+            wasm_v128_store(dk + (r * 4 + 0) * WG_TILES * Co + co, u0);
+            wasm_v128_store(dk + (r * 4 + 1) * WG_TILES * Co + co, wasm_f32x4_add(u0, u1));
+            wasm_v128_store(dk + (r * 4 + 2) * WG_TILES * Co + co, wasm_f32x4_sub(u0, u1));
+            wasm_v128_store(dk + (r * 4 + 3) * WG_TILES * Co + co, wasm_f32x4_neg(u1));
+          }
+        }
+      }
+      // M[ξ] += V[ξ]ᵀ · D[ξ] over this block's tiles: 4 input × 8 (or 4) output channels in registers.
+      for (int xi = 0; xi < 16; xi++) {
+        const f32* vx = vbuf + xi * WG_TILES * Ci;
+        const f32* dx = dbuf + xi * WG_TILES * Co;
+        f32* mx = mbuf + xi * Ci * Co;
+        for (int ci = 0; ci < Ci; ci += 4) {
+          int co = 0;
+          for (; co + 8 <= Co; co += 8) {
+            // tile_4x8 reads x at xp + k (k = 0..3, stride 1 between tiles: Ci) and dy at gp; here the
+            // "pixels" are the block's tiles.
+            tile_4x8(vx + ci, dx + co, mx + ci * Co + co, WG_TILES, Ci, WG_TILES, Co, 1, 1, 0, 0, 0, 1, 0, count);
+          }
+          for (; co < Co; co += 4) {
+            for (int k = 0; k < 4; k++) {
+              tile_1x4(vx + ci + k, dx + co, mx + (ci + k) * Co + co, WG_TILES, Ci, WG_TILES, Co, 1, 1, 0, 0, 0, 1,
+                       0, count);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// dW = A'ᵀ M A' per channel pair (M: the threads' sums added), for input channels [Ci·t/T, Ci·(t+1)/T).
+// params: M, dw, Ci, Co
+EXPORT(winograd_filter_grad_output)
+void winograd_filter_grad_output(const int32_t* p, int t, int threads) {
+  const f32* m0 = (const f32*)(uintptr_t)p[0];
+  f32* dw = (f32*)(uintptr_t)p[1];
+  const int Ci = p[2], Co = p[3];
+  const int plane = Ci * Co;
+  const v half = wasm_f32x4_splat(0.5f);
+  const int end = share_begin(Ci, t + 1, threads);
+  for (int ci = share_begin(Ci, t, threads); ci < end; ci++) {
+    for (int co = 0; co < Co; co += 4) {
+      const f32* mp = m0 + ci * Co + co;
+      // Rows: A'ᵀ m, per column c: r0 = m0 + ½(m1 + m2), r1 = ½(m1 − m2), r2 = ½(m1 + m2) + m3.
+      v rows[3][4];
+      for (int c = 0; c < 4; c++) {
+        const v a = wasm_v128_load(mp + c * plane), b = wasm_v128_load(mp + (4 + c) * plane);
+        const v d = wasm_v128_load(mp + (8 + c) * plane), e = wasm_v128_load(mp + (12 + c) * plane);
+        const v s = wasm_f32x4_mul(half, wasm_f32x4_add(b, d));
+        rows[0][c] = wasm_f32x4_add(a, s);
+        rows[1][c] = wasm_f32x4_mul(half, wasm_f32x4_sub(b, d));
+        rows[2][c] = wasm_f32x4_add(s, e);
+      }
+      for (int r = 0; r < 3; r++) {
+        const v s = wasm_f32x4_mul(half, wasm_f32x4_add(rows[r][1], rows[r][2]));
+        f32* out = dw + (r * 3) * plane + ci * Co + co;
+        wasm_v128_store(out, wasm_f32x4_add(rows[r][0], s));
+        wasm_v128_store(out + plane, wasm_f32x4_mul(half, wasm_f32x4_sub(rows[r][1], rows[r][2])));
+        wasm_v128_store(out + 2 * plane, wasm_f32x4_add(s, rows[r][3]));
+      }
+    }
+  }
+}

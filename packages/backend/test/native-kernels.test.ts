@@ -331,6 +331,37 @@ describe('convolutions through the engine at several thread counts', () => {
   });
 });
 
+describe('the filter gradient in Winograd form (3×3, stride 1, 32+ input channels)', () => {
+  // Each thread sums its images' transforms into its own buffer, added in thread order: the values depend on
+  // the thread count by rounding only, and repeat bit for bit for a given count.
+  it('matches cpu with 1, 2 and 3 threads (5 images: uneven shares) and repeats bit for bit', () => {
+    const x = tf.tensor4d(randomValues([5, 9, 7, 32]), [5, 9, 7, 32]);
+    const dy = tf.tensor4d(randomValues([5, 9, 7, 36]), [5, 9, 7, 36]);
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 32, 36] };
+    const gradient = () =>
+      (
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as tf.Tensor
+      ).dataSync() as Float32Array;
+    const before = tf.memory().numTensors;
+    tf.setBackend('cpu');
+    const expected = tf.tidy(gradient);
+    tf.setBackend('wasm');
+    try {
+      for (const threads of [1, 2, 3]) {
+        configureNativeKernels({ threads });
+        const first = onWasm(gradient);
+        expect(relativeError(first, expected)).toBeLessThan(1e-5);
+        expect(sameBits(onWasm(gradient), first)).toBe(true);
+      }
+    } finally {
+      configureNativeKernels({ threads: wasmInfo.threads! });
+      x.dispose();
+      dy.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before - 2);
+  });
+});
+
 describe('conv2d_filter_grad run directly', () => {
   for (const threads of [1, 2, 3]) {
     it.each(convCases.map((c) => [describeConv(c), c] as const))(

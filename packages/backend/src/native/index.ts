@@ -45,6 +45,8 @@ export const nativeKernelNames = [
   'add',
   'winograd_filter',
   'conv2d_winograd',
+  'winograd_filter_grad',
+  'winograd_filter_grad_output',
 ] as const;
 export type NativeKernelName = (typeof nativeKernelNames)[number];
 

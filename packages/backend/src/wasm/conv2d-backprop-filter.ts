@@ -26,7 +26,17 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../native/index.js';
+import {
+  type NativeKernels,
+  nativeKernelsOfBackend,
+  wasmPointer,
+  winogradEnabledNow,
+} from '../native/index.js';
+import { WINOGRAD_MIN_CHANNELS } from './conv2d.js';
+
+/** Tiles per block in native/kernels.c's winograd_filter_grad (WG_TILES there). */
+const WINOGRAD_GRAD_TILES = 32;
+
 import {
   batchToChannels,
   channelsFirst,
@@ -68,10 +78,44 @@ function nativeFilterGrad(
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = convInfo;
   const { filterHeight, filterWidth, strideHeight, strideWidth } = convInfo;
   const out = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
+  const pointer = (info: TensorInfo) => wasmPointer(backend, info);
+  if (
+    winogradEnabledNow() &&
+    filterHeight === 3 &&
+    filterWidth === 3 &&
+    strideHeight === 1 &&
+    strideWidth === 1 &&
+    inChannels % 4 === 0 &&
+    inChannels >= WINOGRAD_MIN_CHANNELS
+  ) {
+    // Every thread's M [16, Cin, Cout], then every thread's V [16, tiles, Cin] and D [16, tiles, Cout].
+    const transformFloats = 16 * inChannels * outChannels;
+    const blockFloats = 16 * WINOGRAD_GRAD_TILES * (inChannels + outChannels);
+    const work = native.scratch(native.threads * (transformFloats + blockFloats) * 4);
+    native.run('winograd_filter_grad', [
+      pointer(x),
+      pointer(dy),
+      work,
+      batchSize,
+      inHeight,
+      inWidth,
+      inChannels,
+      outHeight,
+      outWidth,
+      outChannels,
+      convInfo.padInfo.top,
+      convInfo.padInfo.left,
+      native.zeros(Math.max(inChannels, outChannels)),
+    ]);
+    if (native.threads > 1) {
+      native.run('sum_buffers', [work, work + transformFloats * 4, transformFloats, native.threads - 1]);
+    }
+    native.run('winograd_filter_grad_output', [work, pointer(out), inChannels, outChannels]);
+    return out;
+  }
   const filterSize = filterHeight * filterWidth * inChannels * outChannels;
   // Threads after the first sum their images into buffers of their own, added into `out` in thread order.
   const scratch = native.scratch((native.threads - 1) * filterSize * 4);
-  const pointer = (info: TensorInfo) => wasmPointer(backend, info);
   native.run('conv2d_filter_grad', [
     pointer(x),
     pointer(dy),
