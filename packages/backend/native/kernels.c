@@ -570,6 +570,43 @@ void add(const int32_t* p, int t, int threads) {
 //
 //   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]   G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]   Aᵀ = [1 1 1 0; 0 1 −1 −1]
 
+// Bᵀ d B of the 4×4 input patch whose top-left pixel is (row0, col0) of `image` (pixels outside read
+// `zeros`), for every channel vector: position ξ of channels ci..ci+3 goes to out + ξ·positionStride + ci.
+// Used by both Winograd forms, the convolution's F(2×2, 3×3) and the filter gradient's F(3×3, 2×2).
+static inline __attribute__((always_inline)) void winograd_input_transform(const f32* image, const f32* zeros,
+                                                                            int row0, int col0, int H, int W,
+                                                                            int Ci, f32* out,
+                                                                            int positionStride) {
+  const f32* d[16];
+  for (int r = 0; r < 4; r++) {
+    const int ih = row0 + r;
+    for (int c = 0; c < 4; c++) {
+      const int iw = col0 + c;
+      d[r * 4 + c] = ih >= 0 && ih < H && iw >= 0 && iw < W ? image + (ih * W + iw) * Ci : zeros;
+    }
+  }
+  for (int ci = 0; ci < Ci; ci += 4) {
+    v q[16];
+    for (int r = 0; r < 4; r++) {
+      // Bᵀ d: columns of the patch combine rows.
+      const v d0 = wasm_v128_load(d[0 * 4 + r] + ci), d1 = wasm_v128_load(d[1 * 4 + r] + ci);
+      const v d2 = wasm_v128_load(d[2 * 4 + r] + ci), d3 = wasm_v128_load(d[3 * 4 + r] + ci);
+      q[0 * 4 + r] = wasm_f32x4_sub(d0, d2);
+      q[1 * 4 + r] = wasm_f32x4_add(d1, d2);
+      q[2 * 4 + r] = wasm_f32x4_sub(d2, d1);
+      q[3 * 4 + r] = wasm_f32x4_sub(d1, d3);
+    }
+    for (int r = 0; r < 4; r++) {
+      // (Bᵀ d) B: rows combine columns.
+      const v t0 = q[r * 4 + 0], t1 = q[r * 4 + 1], t2 = q[r * 4 + 2], t3 = q[r * 4 + 3];
+      wasm_v128_store(out + (r * 4 + 0) * positionStride + ci, wasm_f32x4_sub(t0, t2));
+      wasm_v128_store(out + (r * 4 + 1) * positionStride + ci, wasm_f32x4_add(t1, t2));
+      wasm_v128_store(out + (r * 4 + 2) * positionStride + ci, wasm_f32x4_sub(t2, t1));
+      wasm_v128_store(out + (r * 4 + 3) * positionStride + ci, wasm_f32x4_sub(t1, t3));
+    }
+  }
+}
+
 // U[ξ][ci][co] = (G g Gᵀ)[ξ] for the filter g = W[·, ·, ci, co] (HWIO). Thread t takes input channels
 // [Ci·t/T, Ci·(t+1)/T). params: filter, U, Ci, Co
 EXPORT(winograd_filter)
@@ -630,36 +667,9 @@ void conv2d_winograd(const int32_t* p, int t, int threads) {
       // Input transform of 4 tiles (tiles past the row's end read zeros and are not written back).
       for (int k = 0; k < 4; k++) {
         const int ow0 = (tc0 + k) * 2;
-        const f32* d[16];
-        for (int r = 0; r < 4; r++) {
-          const int ih = oh0 - pt + r;
-          for (int c = 0; c < 4; c++) {
-            const int iw = ow0 - pl + c;
-            const int inside = ih >= 0 && ih < H && iw >= 0 && iw < W && ow0 < OW;
-            d[r * 4 + c] = inside ? ximg + (ih * W + iw) * Ci : zeros;
-          }
-        }
-        f32* vk = vbuf + k * Ci;
-        for (int ci = 0; ci < Ci; ci += 4) {
-          v q[16];
-          for (int r = 0; r < 4; r++) {
-            // Bᵀ d: columns of the patch combine rows.
-            const v d0 = wasm_v128_load(d[0 * 4 + r] + ci), d1 = wasm_v128_load(d[1 * 4 + r] + ci);
-            const v d2 = wasm_v128_load(d[2 * 4 + r] + ci), d3 = wasm_v128_load(d[3 * 4 + r] + ci);
-            q[0 * 4 + r] = wasm_f32x4_sub(d0, d2);
-            q[1 * 4 + r] = wasm_f32x4_add(d1, d2);
-            q[2 * 4 + r] = wasm_f32x4_sub(d2, d1);
-            q[3 * 4 + r] = wasm_f32x4_sub(d1, d3);
-          }
-          for (int r = 0; r < 4; r++) {
-            // (Bᵀ d) B: rows combine columns.
-            const v t0 = q[r * 4 + 0], t1 = q[r * 4 + 1], t2 = q[r * 4 + 2], t3 = q[r * 4 + 3];
-            wasm_v128_store(vk + (r * 4 + 0) * 4 * Ci + ci, wasm_f32x4_sub(t0, t2));
-            wasm_v128_store(vk + (r * 4 + 1) * 4 * Ci + ci, wasm_f32x4_add(t1, t2));
-            wasm_v128_store(vk + (r * 4 + 2) * 4 * Ci + ci, wasm_f32x4_sub(t2, t1));
-            wasm_v128_store(vk + (r * 4 + 3) * 4 * Ci + ci, wasm_f32x4_sub(t1, t3));
-          }
-        }
+        // A tile wholly past the row's end reads zeros only.
+        const int col0 = ow0 < OW ? ow0 - pl : W;
+        winograd_input_transform(ximg, zeros, oh0 - pt, col0, H, W, Ci, vbuf + k * Ci, 4 * Ci);
       }
       // The 16 matrix products, 4 tiles × 8 (or 4) output channels at a time.
       for (int xi = 0; xi < 16; xi++) {
@@ -746,34 +756,7 @@ void winograd_filter_grad(const int32_t* p, int t, int threads) {
       for (int k = 0; k < count; k++) {
         const int tile = tile0 + k;
         const int oh0 = (tile / tileCols) * 2, ow0 = (tile % tileCols) * 2;
-        // Bᵀ d B of the input patch (the forward kernel's transform).
-        const f32* d[16];
-        for (int r = 0; r < 4; r++) {
-          const int ih = oh0 - pt + r;
-          for (int c = 0; c < 4; c++) {
-            const int iw = ow0 - pl + c;
-            d[r * 4 + c] = ih >= 0 && ih < H && iw >= 0 && iw < W ? ximg + (ih * W + iw) * Ci : zeros;
-          }
-        }
-        f32* vk = vbuf + k * Ci;
-        for (int ci = 0; ci < Ci; ci += 4) {
-          v q[16];
-          for (int r = 0; r < 4; r++) {
-            const v d0 = wasm_v128_load(d[0 * 4 + r] + ci), d1 = wasm_v128_load(d[1 * 4 + r] + ci);
-            const v d2 = wasm_v128_load(d[2 * 4 + r] + ci), d3 = wasm_v128_load(d[3 * 4 + r] + ci);
-            q[0 * 4 + r] = wasm_f32x4_sub(d0, d2);
-            q[1 * 4 + r] = wasm_f32x4_add(d1, d2);
-            q[2 * 4 + r] = wasm_f32x4_sub(d2, d1);
-            q[3 * 4 + r] = wasm_f32x4_sub(d1, d3);
-          }
-          for (int r = 0; r < 4; r++) {
-            const v t0 = q[r * 4 + 0], t1 = q[r * 4 + 1], t2 = q[r * 4 + 2], t3 = q[r * 4 + 3];
-            wasm_v128_store(vk + (r * 4 + 0) * WG_TILES * Ci + ci, wasm_f32x4_sub(t0, t2));
-            wasm_v128_store(vk + (r * 4 + 1) * WG_TILES * Ci + ci, wasm_f32x4_add(t1, t2));
-            wasm_v128_store(vk + (r * 4 + 2) * WG_TILES * Ci + ci, wasm_f32x4_sub(t2, t1));
-            wasm_v128_store(vk + (r * 4 + 3) * WG_TILES * Ci + ci, wasm_f32x4_sub(t1, t3));
-          }
-        }
+        winograd_input_transform(ximg, zeros, oh0 - pt, ow0 - pl, H, W, Ci, vbuf + k * Ci, WG_TILES * Ci);
         // G' g G'ᵀ of the dy tile (zero outside dy).
         const f32* g00 = gimg + (oh0 * OW + ow0) * Co;
         const int right = ow0 + 1 < OW, below = oh0 + 1 < OH;

@@ -26,13 +26,8 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import {
-  type NativeKernels,
-  nativeKernelsOfBackend,
-  wasmPointer,
-  winogradEnabledNow,
-} from '../native/index.js';
-import { WINOGRAD_MIN_CHANNELS } from './conv2d.js';
+import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../native/index.js';
+import { winogradApplies } from './conv2d.js';
 
 /** Tiles per block in native/kernels.c's winograd_filter_grad (WG_TILES there). */
 const WINOGRAD_GRAD_TILES = 32;
@@ -79,15 +74,8 @@ function nativeFilterGrad(
   const { filterHeight, filterWidth, strideHeight, strideWidth } = convInfo;
   const out = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
   const pointer = (info: TensorInfo) => wasmPointer(backend, info);
-  if (
-    winogradEnabledNow() &&
-    filterHeight === 3 &&
-    filterWidth === 3 &&
-    strideHeight === 1 &&
-    strideWidth === 1 &&
-    inChannels % 4 === 0 &&
-    inChannels >= WINOGRAD_MIN_CHANNELS
-  ) {
+  const sizes = [batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels];
+  if (winogradApplies(filterHeight, filterWidth, [strideHeight, strideWidth], inChannels)) {
     // Every thread's M [16, Cin, Cout], then every thread's V [16, tiles, Cin] and D [16, tiles, Cout].
     const transformFloats = 16 * inChannels * outChannels;
     const blockFloats = 16 * WINOGRAD_GRAD_TILES * (inChannels + outChannels);
@@ -96,13 +84,7 @@ function nativeFilterGrad(
       pointer(x),
       pointer(dy),
       work,
-      batchSize,
-      inHeight,
-      inWidth,
-      inChannels,
-      outHeight,
-      outWidth,
-      outChannels,
+      ...sizes,
       convInfo.padInfo.top,
       convInfo.padInfo.left,
       native.zeros(Math.max(inChannels, outChannels)),
@@ -121,13 +103,7 @@ function nativeFilterGrad(
     pointer(dy),
     pointer(out),
     scratch,
-    batchSize,
-    inHeight,
-    inWidth,
-    inChannels,
-    outHeight,
-    outWidth,
-    outChannels,
+    ...sizes,
     filterHeight,
     filterWidth,
     strideHeight,

@@ -27,6 +27,24 @@ import { channelsLastConvInfo, runStockKernel, withStockFallback } from './kerne
  */
 export const WINOGRAD_MIN_CHANNELS = 32;
 
+/** Whether a convolution (or its filter gradient) takes the Winograd form. */
+export function winogradApplies(
+  filterHeight: number,
+  filterWidth: number,
+  strides: [number, number],
+  inChannels: number,
+): boolean {
+  return (
+    winogradEnabledNow() &&
+    filterHeight === 3 &&
+    filterWidth === 3 &&
+    strides[0] === 1 &&
+    strides[1] === 1 &&
+    inChannels % 4 === 0 &&
+    inChannels >= WINOGRAD_MIN_CHANNELS
+  );
+}
+
 /** y = x * filter with the native kernel; `top`/`left` padding (negative: cropping), output size given. */
 export function nativeConv2D(
   native: NativeKernels,
@@ -52,15 +70,7 @@ export function nativeConv2D(
     outWidth,
     outChannels,
   ];
-  if (
-    winogradEnabledNow() &&
-    filterHeight === 3 &&
-    filterWidth === 3 &&
-    geometry.strides[0] === 1 &&
-    geometry.strides[1] === 1 &&
-    inChannels % 4 === 0 &&
-    inChannels >= WINOGRAD_MIN_CHANNELS
-  ) {
+  if (winogradApplies(filterHeight, filterWidth, geometry.strides, inChannels)) {
     // Scratch: the transformed filter U [16, Cin, Cout], then each thread's V and M blocks.
     const filterFloats = 16 * inChannels * outChannels;
     const workFloats = native.threads * 16 * 4 * (inChannels + outChannels);
