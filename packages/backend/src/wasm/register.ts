@@ -21,7 +21,7 @@ export const wasmTrainingKernels: ReadonlyArray<{ config: KernelConfig; reason: 
   {
     config: conv2DConfig,
     reason:
-      "native SIMD kernel where it applies (1.2–1.5× XNNPACK's speed, 1.5–2.5× in Winograd form for 3×3 " +
+      "native SIMD kernel where it applies (1.2–1.4× XNNPACK's speed, 1.5–2.5× in Winograd form for 3×3 " +
       'stride-1 layers of 32+ channels; pads or crops as it reads, which the input gradient needs); stock otherwise',
   },
   {
