@@ -187,10 +187,7 @@ void sum_buffers(const int32_t* p, int t, int threads) {
   f32* out = (f32*)(uintptr_t)p[0];
   const f32* scratch = (const f32*)(uintptr_t)p[1];
   const int size = p[2], buffers = p[3];
-  // Shares in whole vectors, so that only the last thread has a scalar tail.
-  const int vectors = size >> 2;
-  const int begin = share_begin(vectors, t, threads) * 4;
-  const int end = t == threads - 1 ? size : share_begin(vectors, t + 1, threads) * 4;
+  ELEMENTWISE_SHARE(size);
   int i = begin;
   for (; i + 4 <= end; i += 4) {
     v acc = wasm_v128_load(out + i);
