@@ -3,10 +3,10 @@
 // depth) a training step, a save/load round trip and a leak check.
 
 import { expectTrainsAndRoundTrips, setUpBackend } from '@resnet/testing';
-import { convUnit, registerUnit } from '@resnet/units';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { registerSqueezeExcite } from '../../../examples/src/squeeze-excite.js';
 import { countParameters, getPreset, listPresets, presets, type ResNetConfig, resnet } from '../src/index.js';
 
 beforeAll(setUpBackend);
@@ -309,37 +309,13 @@ describe('presets', () => {
 
 describe('a user-defined unit', () => {
   it('a squeeze-and-excitation unit, registered by name, trains for a step', async () => {
-    // The README's example: the basic unit's convolutions with an SE gate on F(x).
-    const squeezeExcite = convUnit({
-      convs: [{ kernelSize: 3, strided: true }, { kernelSize: 3 }],
-      expansion: 1,
-      transformResidual(residual, { name, channels, layers }) {
-        let s = tfl.layers
-          .globalAveragePooling2d({ name: `${name}_se_pool` })
-          .apply(residual) as SymbolicTensor;
-        s = layers
-          .dense({ name: `${name}_se_reduce`, units: channels / 4, inFeatures: channels, activation: 'relu' })
-          .apply(s) as SymbolicTensor;
-        s = layers
-          .dense({
-            name: `${name}_se_expand`,
-            units: channels,
-            inFeatures: channels / 4,
-            activation: 'sigmoid',
-          })
-          .apply(s) as SymbolicTensor;
-        s = tfl.layers
-          .reshape({ name: `${name}_se_reshape`, targetShape: [1, 1, channels] })
-          .apply(s) as SymbolicTensor;
-        return tfl.layers.multiply({ name: `${name}_se_scale` }).apply([residual, s]) as SymbolicTensor;
-      },
-    });
-    registerUnit('se-basic', squeezeExcite);
+    // The examples' unit (examples/src/squeeze-excite.ts): the basic unit's convolutions with an SE gate on F(x).
+    registerSqueezeExcite();
 
     const before = tf.memory().numTensors;
     const model = resnet({
       depth: 8,
-      unit: 'se-basic',
+      unit: 'squeeze-excite',
       order: 'full-preact',
       classes: 3,
       inputShape: [8, 8, 3],

@@ -1,5 +1,6 @@
 // @resnet/shortcuts: the shortcut connections h(x) of Identity Mappings in Deep Residual Networks (Fig. 2),
-// the dimension-increasing shortcuts, the custom layers they need and the layer factories units share.
+// the dimension-increasing shortcuts, the custom layers they need, the layer factories units share and the
+// registry helper units reuse.
 export {
   type ConvArgs,
   type ConvInit,
@@ -10,6 +11,7 @@ export {
   type LayerFactoriesArgs,
 } from './factories.js';
 export { OneMinus, Scale, type ScaleArgs, ZeroPadChannels, type ZeroPadChannelsArgs } from './layers.js';
+export { createRegistry, type RegisterOptions, type Registry } from './registry.js';
 export {
   conv1x1Shortcut,
   createShortcut,
@@ -32,5 +34,6 @@ export {
   type ShortcutFn,
   scaleShortcut,
   shortcutGateShortcut,
+  unregisterShortcut,
   zeroPadShortcut,
 } from './shortcuts.js';

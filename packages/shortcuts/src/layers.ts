@@ -1,10 +1,19 @@
 // Custom tfjs layers the shortcuts need and tfjs-layers lacks: a constant scale, the complement 1 − g, and
-// option A's subsample-and-zero-pad. Each is registered for serialization under a `resnet>` class name, so a
-// saved model loads back (tf.loadLayersModel finds the class by that name) with the same outputs.
+// option A's subsample-and-zero-pad. Each is registered for serialization under a class name that starts with
+// this package's name (`@resnet/shortcuts>OneMinus`), so a saved model loads back (tf.loadLayersModel finds
+// the class by that name) with the same outputs, and a process that did not import this package is told by
+// tfjs's own error which package to import.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 type Shape = tfl.Shape;
+
+/**
+ * Prefix of the layers' class names. tfjs-layers reports a class missing at load time as
+ * `Unknown layer: <className>` from its deserializer, which has no hook for unknown names; so the name itself
+ * says what to import.
+ */
+const layerPrefix = '@resnet/shortcuts>';
 type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
 
 function singleShape(inputShape: Shape | Shape[]): Shape {
@@ -24,7 +33,7 @@ export interface ScaleArgs extends LayerArgs {
 
 /** Multiplies its input by a constant: the scaled shortcut λx and the scaled residual λF of Fig. 2(b). */
 export class Scale extends tfl.layers.Layer {
-  static className = 'resnet>Scale';
+  static className = `${layerPrefix}Scale`;
   readonly scale: number;
 
   constructor(args: ScaleArgs) {
@@ -49,7 +58,7 @@ export class Scale extends tfl.layers.Layer {
 
 /** Computes 1 − x: the shortcut's share 1 − g(x) of the gating shortcuts, Fig. 2(c) and 2(d). */
 export class OneMinus extends tfl.layers.Layer {
-  static className = 'resnet>OneMinus';
+  static className = `${layerPrefix}OneMinus`;
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
     return singleShape(inputShape);
@@ -93,7 +102,7 @@ export interface ZeroPadChannelsArgs extends LayerArgs {
  * The zeros go after the input's channels, as fb.resnet.torch's type-A shortcut concatenates x with 0·x.
  */
 export class ZeroPadChannels extends tfl.layers.Layer {
-  static className = 'resnet>ZeroPadChannels';
+  static className = `${layerPrefix}ZeroPadChannels`;
   readonly channels: number;
   readonly stride: number;
 
@@ -140,6 +149,16 @@ export class ZeroPadChannels extends tfl.layers.Layer {
   }
 }
 
-tf.serialization.registerClass(Scale);
-tf.serialization.registerClass(OneMinus);
-tf.serialization.registerClass(ZeroPadChannels);
+/**
+ * Registers a layer under its class name and under the `resnet>` name that models saved by version 0.1 of
+ * this package carry, so those load into the same class (and save under the new name).
+ */
+function registerLayer(cls: tf.serialization.SerializableConstructor<tf.serialization.Serializable>): void {
+  tf.serialization.registerClass(cls);
+  const legacyName = `resnet>${cls.className.slice(layerPrefix.length)}`;
+  tf.serialization.SerializationMap.getMap().classNameMap[legacyName] = [cls, cls.fromConfig];
+}
+
+registerLayer(Scale);
+registerLayer(OneMinus);
+registerLayer(ZeroPadChannels);

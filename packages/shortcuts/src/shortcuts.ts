@@ -4,6 +4,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerFactories } from './factories.js';
 import { OneMinus, Scale, ZeroPadChannels } from './layers.js';
+import { createRegistry, type RegisterOptions } from './registry.js';
 
 type SymbolicTensor = tfl.SymbolicTensor;
 type Layer = InstanceType<typeof tfl.layers.Layer>;
@@ -229,31 +230,41 @@ export const zeroPadShortcut: ShortcutFn = (x, residual, context, args) => {
   return add(context, [h, residual]);
 };
 
-const registry = new Map<string, ShortcutFn>();
+function checkShortcut(fn: unknown, where: string): asserts fn is ShortcutFn {
+  if (typeof fn !== 'function') {
+    throw new Error(
+      `${where}: expected a shortcut function (x, residual, context, args) => y, got ${typeof fn}`,
+    );
+  }
+}
 
-/** Registers a shortcut under a name, so models and presets can refer to it as data. */
-export function registerShortcut<A extends ShortcutArgs>(name: string, fn: ShortcutFn<A>): void {
-  if (typeof name !== 'string' || name.length === 0)
-    throw new Error('registerShortcut: name must be a non-empty string');
-  if (typeof fn !== 'function')
-    throw new Error(`registerShortcut('${name}'): expected a function, got ${typeof fn}`);
-  if (registry.has(name)) throw new Error(`registerShortcut: '${name}' is already registered`);
-  registry.set(name, fn as unknown as ShortcutFn);
+const registry = createRegistry<ShortcutFn>('shortcut', checkShortcut);
+
+/**
+ * Registers a shortcut under a name, so models and presets can refer to it as data. A taken name fails
+ * unless `{ replace: true }`.
+ */
+export function registerShortcut<A extends ShortcutArgs>(
+  name: string,
+  fn: ShortcutFn<A>,
+  options?: RegisterOptions,
+): void {
+  registry.register(name, fn as unknown as ShortcutFn, options);
+}
+
+/** Removes a registered shortcut; returns whether there was one. */
+export function unregisterShortcut(name: string): boolean {
+  return registry.unregister(name);
 }
 
 /** Names of the registered shortcuts, in registration order. */
 export function listShortcuts(): string[] {
-  return [...registry.keys()];
+  return registry.list();
 }
 
 /** Looks a shortcut up by name (or passes a function through); an unknown name lists the known ones. */
 export function resolveShortcut(nameOrFn: string | ShortcutFn): ShortcutFn {
-  if (typeof nameOrFn === 'function') return nameOrFn;
-  const fn = registry.get(nameOrFn);
-  if (!fn) {
-    throw new Error(`unknown shortcut '${nameOrFn}'; registered shortcuts: ${listShortcuts().join(', ')}`);
-  }
-  return fn;
+  return registry.resolve(nameOrFn);
 }
 
 /** Binds a shortcut (registered name or function) to its arguments. */

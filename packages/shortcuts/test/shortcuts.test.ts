@@ -8,12 +8,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createLayerFactories,
   createShortcut,
+  identityShortcut,
   listShortcuts,
   OneMinus,
   registerShortcut,
+  resolveShortcut,
   Scale,
   type ShortcutArgs,
   type ShortcutContext,
+  type ShortcutFn,
+  unregisterShortcut,
   ZeroPadChannels,
 } from '../src/index.js';
 
@@ -173,9 +177,36 @@ describe('ZeroPadChannels', () => {
     const layer = new ZeroPadChannels({ name: 'pad', channels: 8, stride: 2 });
     const config = layer.getConfig();
     expect(config).toMatchObject({ channels: 8, stride: 2 });
-    expect(ZeroPadChannels.className).toBe('resnet>ZeroPadChannels');
-    expect(Scale.className).toBe('resnet>Scale');
-    expect(OneMinus.className).toBe('resnet>OneMinus');
+    expect(ZeroPadChannels.className).toBe('@resnet/shortcuts>ZeroPadChannels');
+    expect(Scale.className).toBe('@resnet/shortcuts>Scale');
+    expect(OneMinus.className).toBe('@resnet/shortcuts>OneMinus');
+  });
+
+  it("loads a model saved under 0.1's `resnet>` class names into the same layers", async () => {
+    const x = tfl.input({ shape: [4, 4, 1] });
+    const y = new Scale({ name: 'half', scale: 0.5 }).apply(x) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: x, outputs: y });
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const topology = JSON.stringify(saved!.modelTopology);
+    expect(topology).toContain('"@resnet/shortcuts>Scale"');
+    const legacy = {
+      ...saved!,
+      modelTopology: JSON.parse(topology.replace('@resnet/shortcuts>', 'resnet>')),
+    };
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(legacy));
+    expect(loaded.getLayer('half')).toBeInstanceOf(Scale);
+    const input = tf.ones([1, 4, 4, 1]);
+    const out = loaded.predict(input) as tf.Tensor;
+    expect(Array.from(out.dataSync())).toEqual(new Array(16).fill(0.5));
+    tf.dispose([input, out]);
+    model.dispose();
+    loaded.dispose();
   });
 });
 
@@ -218,6 +249,30 @@ describe('registry', () => {
         [2, 2, 6],
       ]),
     ).toThrow(/unit: the 'identity' shortcut cannot change dimensions.*'projection' or 'zero-pad'/);
+  });
+
+  it('replaces an entry only when asked, and removes one', () => {
+    const custom: ShortcutFn = (x, residual, context) =>
+      tfl.layers.add({ name: `${context.name}_custom_add` }).apply([x, residual]) as tfl.SymbolicTensor;
+    registerShortcut('test-custom', custom);
+    expect(resolveShortcut('test-custom')).toBe(custom);
+    expect(() => registerShortcut('test-custom', identityShortcut)).toThrow(
+      /registerShortcut: 'test-custom' is already registered; .*\{ replace: true \}/,
+    );
+    registerShortcut('test-custom', identityShortcut, { replace: true });
+    expect(resolveShortcut('test-custom')).toBe(identityShortcut);
+    expect(unregisterShortcut('test-custom')).toBe(true);
+    expect(unregisterShortcut('test-custom')).toBe(false);
+    expect(listShortcuts()).not.toContain('test-custom');
+    expect(() => resolveShortcut('test-custom')).toThrow(/unknown shortcut 'test-custom'/);
+  });
+
+  it('rejects what is not a shortcut, by name and passed through', () => {
+    expect(() => registerShortcut('', identityShortcut)).toThrow(/name must be a non-empty string/);
+    expect(() => registerShortcut('bad', 42 as never)).toThrow(
+      /registerShortcut\('bad'\): expected a shortcut function .*got number/,
+    );
+    expect(() => resolveShortcut({} as never)).toThrow(/resolveShortcut: expected a shortcut function/);
   });
 
   it('accepts a function in place of a name', () => {

@@ -7,6 +7,7 @@ export {
   checkOrder,
   convUnit,
   createUnit,
+  type DefinedUnitArgs,
   defineUnit,
   isPreActivation,
   listUnits,
@@ -20,4 +21,5 @@ export {
   type UnitConv,
   type UnitOrder,
   unitOrders,
+  unregisterUnit,
 } from './units.js';

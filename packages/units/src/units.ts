@@ -3,9 +3,11 @@
 // A unit is a function over symbolic tensors; the model injects its layer factories and its shortcut.
 import {
   createLayerFactories,
+  createRegistry,
   createShortcut,
   type DimensionIncrease,
   type LayerFactories,
+  type RegisterOptions,
   resolveShortcut,
   type ShortcutArgs,
   type ShortcutContext,
@@ -70,9 +72,21 @@ export interface ResidualUnit {
   readonly expansion: number;
 }
 
-/** Attaches `layersPerUnit` and `expansion` to a unit function. */
+/**
+ * What a function given to {@link defineUnit} receives: the caller's {@link UnitArgs} with the defaults
+ * filled in, so a strict custom unit can use `args.layers` and `args.stride` without checking for undefined.
+ */
+export interface DefinedUnitArgs extends UnitArgs {
+  stride: number;
+  layers: LayerFactories;
+}
+
+/**
+ * Makes a Residual Unit of a function: attaches `layersPerUnit` and `expansion`, and fills in the defaults
+ * (`stride` 1; `layers`: the authors' initialisation, unseeded) before calling it.
+ */
 export function defineUnit(
-  fn: (x: SymbolicTensor, args: UnitArgs) => SymbolicTensor,
+  fn: (x: SymbolicTensor, args: DefinedUnitArgs) => SymbolicTensor,
   info: { layersPerUnit: number; expansion: number },
 ): ResidualUnit {
   for (const key of ['layersPerUnit', 'expansion'] as const) {
@@ -80,10 +94,9 @@ export function defineUnit(
       throw new Error(`defineUnit: ${key} must be a positive integer, got ${info[key]}`);
     }
   }
-  return Object.assign((x: SymbolicTensor, args: UnitArgs) => fn(x, args), {
-    layersPerUnit: info.layersPerUnit,
-    expansion: info.expansion,
-  });
+  const unit = (x: SymbolicTensor, args: UnitArgs) =>
+    fn(x, { ...args, stride: args.stride ?? 1, layers: args.layers ?? createLayerFactories() });
+  return Object.assign(unit, { layersPerUnit: info.layersPerUnit, expansion: info.expansion });
 }
 
 function apply(layer: Layer, x: SymbolicTensor): SymbolicTensor {
@@ -164,8 +177,8 @@ export function convUnit(spec: ConvUnitSpec): ResidualUnit {
       checkOrder(args.order);
       const order = args.order;
       const filters = positiveInteger(name, 'filters', args.filters);
-      const stride = positiveInteger(name, 'stride', args.stride ?? 1);
-      const layers = args.layers ?? createLayerFactories();
+      const stride = positiveInteger(name, 'stride', args.stride);
+      const layers = args.layers;
       if (x.shape.length !== 4) {
         throw new Error(
           `${name}: a Residual Unit takes a [batch, height, width, channels] input, got rank ${x.shape.length}`,
@@ -251,17 +264,6 @@ export const bottleneckUnit = convUnit({
 /** A single 3×3 convolution: Table 3's "1-layer skip" unit. */
 export const oneLayerUnit = convUnit({ convs: [{ kernelSize: 3, strided: true }], expansion: 1 });
 
-const registry = new Map<string, ResidualUnit>();
-
-/** Registers a unit under a name, so models and presets can refer to it as data. */
-export function registerUnit(name: string, unit: ResidualUnit): void {
-  if (typeof name !== 'string' || name.length === 0)
-    throw new Error('registerUnit: name must be a non-empty string');
-  checkUnit(unit, `registerUnit('${name}')`);
-  if (registry.has(name)) throw new Error(`registerUnit: '${name}' is already registered`);
-  registry.set(name, unit);
-}
-
 function checkUnit(unit: unknown, where: string): asserts unit is ResidualUnit {
   const u = unit as { layersPerUnit?: unknown; expansion?: unknown } | undefined;
   if (typeof unit !== 'function' || !Number.isInteger(u?.layersPerUnit) || !Number.isInteger(u?.expansion)) {
@@ -271,20 +273,29 @@ function checkUnit(unit: unknown, where: string): asserts unit is ResidualUnit {
   }
 }
 
+const registry = createRegistry<ResidualUnit>('unit', checkUnit);
+
+/**
+ * Registers a unit under a name, so models and presets can refer to it as data. A taken name fails unless
+ * `{ replace: true }`.
+ */
+export function registerUnit(name: string, unit: ResidualUnit, options?: RegisterOptions): void {
+  registry.register(name, unit, options);
+}
+
+/** Removes a registered unit; returns whether there was one. */
+export function unregisterUnit(name: string): boolean {
+  return registry.unregister(name);
+}
+
 /** Names of the registered units, in registration order. */
 export function listUnits(): string[] {
-  return [...registry.keys()];
+  return registry.list();
 }
 
 /** Looks a unit up by name (or passes a unit through); an unknown name lists the known ones. */
 export function resolveUnit(nameOrFn: string | ResidualUnit): ResidualUnit {
-  if (typeof nameOrFn !== 'string') {
-    checkUnit(nameOrFn, 'resolveUnit');
-    return nameOrFn;
-  }
-  const unit = registry.get(nameOrFn);
-  if (!unit) throw new Error(`unknown unit '${nameOrFn}'; registered units: ${listUnits().join(', ')}`);
-  return unit;
+  return registry.resolve(nameOrFn);
 }
 
 /** Binds a unit (registered name or function) to its arguments: the result maps x to the unit's output. */

@@ -5,17 +5,20 @@ import { expectTrainsAndRoundTrips, setUpBackend } from '@resnet/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerSqueezeExcite } from '../examples/squeeze-excite.js';
+import { registerSqueezeExcite } from '../../../examples/src/squeeze-excite.js';
 import {
   basicUnit,
   createUnit,
+  defineUnit,
   isPreActivation,
   listUnits,
+  oneLayerUnit,
   preActivation,
   registerUnit,
   resolveUnit,
   type UnitOrder,
   unitOrders,
+  unregisterUnit,
 } from '../src/index.js';
 
 beforeAll(setUpBackend);
@@ -238,6 +241,40 @@ describe('registry and bad input', () => {
       /wrap it with defineUnit/,
     );
     expect(() => registerUnit('basic', basicUnit)).toThrow(/already registered/);
+  });
+
+  it('replaces a unit only when asked, and removes one', () => {
+    registerUnit('test-unit', basicUnit);
+    expect(() => registerUnit('test-unit', oneLayerUnit)).toThrow(
+      /registerUnit: 'test-unit' is already registered; .*\{ replace: true \}/,
+    );
+    registerUnit('test-unit', oneLayerUnit, { replace: true });
+    expect(resolveUnit('test-unit')).toBe(oneLayerUnit);
+    expect(unregisterUnit('test-unit')).toBe(true);
+    expect(unregisterUnit('test-unit')).toBe(false);
+    expect(listUnits()).not.toContain('test-unit');
+  });
+
+  it('defineUnit hands a strict unit its layer factories and stride, defaults filled in', () => {
+    // Compiles under `strict` only because args.layers and args.stride are not optional here.
+    const plain = defineUnit(
+      (x, args) => {
+        const conv = args.layers.conv({
+          name: `${args.name}_conv1`,
+          filters: args.filters,
+          kernelSize: 3,
+          strides: args.stride,
+          inChannels: x.shape[3]!,
+        });
+        return conv.apply(x) as SymbolicTensor;
+      },
+      { layersPerUnit: 1, expansion: 1 },
+    );
+    const x = tfl.input({ shape: [8, 8, 4] });
+    const y = createUnit(plain, { name: 'u', filters: 6, order: 'full-preact' })(x);
+    expect(y.shape).toEqual([null, 8, 8, 6]);
+    const z = createUnit(plain, { name: 'v', filters: 6, stride: 2, order: 'full-preact' })(x);
+    expect(z.shape).toEqual([null, 4, 4, 6]);
   });
 
   it('fails at build time on nonsense, naming the unit', () => {
