@@ -14,7 +14,7 @@ console.log('registered units:', listUnits().join(', ')); // basic, bottleneck, 
 const model = resnet({ depth: 8, unit: 'squeeze-excite', order: 'full-preact', classes: 10, seed: 1 });
 model.compile({ optimizer: tf.train.momentum(0.1, 0.9), loss: 'categoricalCrossentropy' });
 const xs = tf.randomNormal([8, 32, 32, 3], 0, 1, 'float32', 2);
-const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
+const ys = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10));
 for (let step = 1; step <= 3; step++) {
   const loss = (await model.trainOnBatch(xs, ys)) as number;
   if (!Number.isFinite(loss)) throw new Error(`step ${step}: the loss is ${loss}`);

@@ -1,0 +1,65 @@
+// Serves the bundled browser example on 127.0.0.1 and runs it in headless Chromium (the system's, driven by
+// playwright-core): it must train its steps with finite losses and leave no tensor behind. Copied into the
+// check's npm project and run there, where playwright-core is installed. Prints a one-line summary.
+// Usage: node browser.mjs <bundle folder> <chromium executable>
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [bundle, executablePath] = process.argv.slice(2);
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+
+const server = createServer(async (request, response) => {
+  const path = normalize(decodeURIComponent(new URL(request.url, 'http://localhost').pathname));
+  try {
+    const body = await readFile(join(bundle, path === '/' ? 'index.html' : path));
+    response.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
+  } catch {
+    response.writeHead(404).end();
+  }
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const url = `http://127.0.0.1:${server.address().port}/`;
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+});
+const pageErrors = [];
+try {
+  const page = await browser.newPage();
+  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+  // Nothing outside this server: the bundle must carry everything it needs.
+  await page.route('**/*', (route) =>
+    route.request().url().startsWith(url) ? route.continue() : route.abort('blockedbyclient'),
+  );
+  await page.goto(url);
+  await page.waitForFunction(() => window.resnetExample !== undefined, null, { timeout: 300_000 });
+  const result = await page.evaluate(() => window.resnetExample);
+  const problems = [];
+  if (result.error) problems.push(`the page failed: ${result.error}`);
+  if (result.losses.length !== 3) problems.push(`${result.losses.length} training steps, expected 3`);
+  if (!result.losses.every(Number.isFinite)) problems.push(`a loss is not finite: ${result.losses.join(', ')}`);
+  if (result.tensorsAfter !== result.tensorsBefore) {
+    problems.push(`${result.tensorsAfter - result.tensorsBefore} tensors leaked`);
+  }
+  if (pageErrors.length > 0) problems.push(`errors in the page: ${pageErrors.join(' | ')}`);
+  if (problems.length > 0) {
+    console.error(`browser example: ${problems.join('; ')}`);
+    process.exitCode = 1;
+  } else {
+    const version = browser.version();
+    console.log(
+      `Chromium ${version}, ${result.backend}: ${result.losses.length} steps, losses ` +
+        `${result.losses.map((l) => l.toFixed(3)).join(' → ')}, ${result.tensorsAfter - result.tensorsBefore} tensors leaked`,
+    );
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
