@@ -8,12 +8,18 @@ import { extname, join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const [bundle, executablePath] = process.argv.slice(2);
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+const types = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+};
 
 const server = createServer(async (request, response) => {
-  const path = normalize(decodeURIComponent(new URL(request.url, 'http://localhost').pathname));
+  const requested = normalize(decodeURIComponent(new URL(request.url, 'http://localhost').pathname));
+  const path = requested.endsWith('/') ? `${requested}index.html` : requested;
   try {
-    const body = await readFile(join(bundle, path === '/' ? 'index.html' : path));
+    const body = await readFile(join(bundle, path));
     response.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
   } catch {
     response.writeHead(404).end();
@@ -44,13 +50,17 @@ try {
   const problems = [];
   if (result.error) problems.push(`the page failed: ${result.error}`);
   if (result.losses.length !== 3) problems.push(`${result.losses.length} training steps, expected 3`);
-  if (!result.losses.every(Number.isFinite)) problems.push(`a loss is not finite: ${result.losses.join(', ')}`);
+  if (!result.losses.every(Number.isFinite))
+    problems.push(`a loss is not finite: ${result.losses.join(', ')}`);
+  if (new Set(result.tensorsAfterStep).size > 1) {
+    problems.push(`tensors alive after each step: ${result.tensorsAfterStep.join(', ')} (a step leaks)`);
+  }
   if (result.tensorsAfter !== result.tensorsBefore) {
     problems.push(`${result.tensorsAfter - result.tensorsBefore} tensors leaked`);
   }
   if (pageErrors.length > 0) problems.push(`errors in the page: ${pageErrors.join(' | ')}`);
   if (problems.length > 0) {
-    console.error(`browser example: ${problems.join('; ')}`);
+    console.error(`browser example: ${problems.join('; ')} (${JSON.stringify(result)})`);
     process.exitCode = 1;
   } else {
     const version = browser.version();

@@ -16,7 +16,9 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.tgz'))) {
       .filter(Boolean)
       .map((e) => e.replace(/^package\//, '')),
   );
-  const manifest = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' }));
+  const manifest = JSON.parse(
+    execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' }),
+  );
   const report = (what) => {
     problems++;
     console.error(`${file}: ${what}`);
@@ -24,7 +26,8 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.tgz'))) {
   if (!entries.has('LICENSE')) report('no LICENSE file, though the manifest says ' + manifest.license);
   if (!entries.has('README.md')) report('no README.md');
   for (const path of [manifest.main, manifest.types]) {
-    if (path && !entries.has(path.replace(/^\.\//, ''))) report(`the manifest names ${path}, which is not in the tarball`);
+    if (path && !entries.has(path.replace(/^\.\//, '')))
+      report(`the manifest names ${path}, which is not in the tarball`);
   }
   for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies']) {
     for (const [name, range] of Object.entries(manifest[field] ?? {})) {
@@ -33,7 +36,8 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.tgz'))) {
     }
   }
   for (const entry of entries) {
-    if (/\.test\.[cm]?[jt]s$/.test(entry) || entry.startsWith('test/')) report(`publishes a test file: ${entry}`);
+    if (/\.test\.[cm]?[jt]s$/.test(entry) || entry.startsWith('test/'))
+      report(`publishes a test file: ${entry}`);
   }
 }
 if (problems > 0) process.exit(1);

@@ -17,10 +17,14 @@ const upstream = errors.filter((e) => e.startsWith('node_modules/@tensorflow/'))
 const ours = errors.filter((e) => !e.startsWith('node_modules/@tensorflow/'));
 if (upstream.length > 0) {
   const files = [...new Set(upstream.map((e) => e.split('(')[0]))];
-  console.error(`${project}: ${upstream.length} errors in TensorFlow.js's own declarations (upstream): ${files.join(', ')}`);
+  console.error(
+    `${project}: ${upstream.length} errors in TensorFlow.js's own declarations (upstream): ${files.join(', ')}`,
+  );
 }
 if (ours.length > 0 || (result.status !== 0 && errors.length === 0)) {
-  console.error(`${project}: ${ours.length} type errors outside TensorFlow.js:\n${ours.join('\n') || lines.join('\n')}`);
+  console.error(
+    `${project}: ${ours.length} type errors outside TensorFlow.js:\n${ours.join('\n') || lines.join('\n')}`,
+  );
   process.exit(1);
 }
 console.log(`ok (${upstream.length} upstream tfjs errors)`);
