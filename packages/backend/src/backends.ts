@@ -131,10 +131,10 @@ export function tensorflowInstallHelp(packageName: string): string {
   const gpu = packageName.endsWith('-gpu');
   return [
     `To use ${packageName}:`,
-    `  1. pnpm add ${packageName}@^4.22.0`,
-    `  2. let its install script run (it downloads libtensorflow 2.9.1${gpu ? ' for GPU' : ''}): add`,
-    `     '${packageName}' to onlyBuiltDependencies in pnpm-workspace.yaml, then run pnpm install`,
-    `     (or run pnpm approve-builds)`,
+    `  1. npm install ${packageName}@^4.22.0`,
+    `  2. let its install script run (it downloads libtensorflow 2.9.1${gpu ? ' for GPU' : ''}): npm runs it unless`,
+    `     scripts are off (--ignore-scripts); pnpm skips it until '${packageName}' is in onlyBuiltDependencies`,
+    `     (pnpm-workspace.yaml) or allowed with pnpm approve-builds, then reinstall`,
     gpu
       ? '  3. have Linux x86-64, an NVIDIA driver, CUDA 11.2 and cuDNN 8.1 (the versions libtensorflow 2.9.1 needs)'
       : '',
@@ -147,7 +147,12 @@ function statusOf(spec: BackendSpec): BackendStatus {
   const base = { name: spec.name, package: spec.package, gpu: spec.gpu };
   const directory = packageDirectory(spec.package);
   if (directory === undefined) {
-    return { ...base, installed: false, usable: false, detail: `not installed (pnpm add ${spec.package})` };
+    return {
+      ...base,
+      installed: false,
+      usable: false,
+      detail: `not installed (npm install ${spec.package})`,
+    };
   }
   if (spec.name === 'tensorflow') {
     const addon = tensorflowAddon(directory);
@@ -156,7 +161,7 @@ function statusOf(spec: BackendSpec): BackendStatus {
         ...base,
         installed: true,
         usable: false,
-        detail: `installed, but its native addon is missing: its install script did not run (add it to onlyBuiltDependencies in pnpm-workspace.yaml and run pnpm install)`,
+        detail: `installed, but its native addon is missing: its install script did not run (npm rebuild ${spec.package}; under pnpm, add it to onlyBuiltDependencies or run pnpm approve-builds, then reinstall)`,
       };
     }
     if (spec.gpu) {
@@ -213,7 +218,7 @@ export async function resolveAutoBackend(): Promise<BackendStatus> {
   const pick = statuses.find((status) => status.usable);
   if (pick === undefined) {
     throw new Error(
-      '@resnet/backend: no TensorFlow.js backend is usable; install @tensorflow/tfjs-backend-wasm (pnpm add @tensorflow/tfjs-backend-wasm)',
+      '@resnet/backend: no TensorFlow.js backend is usable; install @tensorflow/tfjs-backend-wasm (npm install @tensorflow/tfjs-backend-wasm)',
     );
   }
   return pick;

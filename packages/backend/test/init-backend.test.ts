@@ -39,7 +39,7 @@ describe('listBackends', () => {
       (candidate) => candidate.name === 'tensorflow' && !candidate.installed,
     )) {
       expect(status.usable).toBe(false);
-      expect(status.detail).toContain(`pnpm add ${status.package}`);
+      expect(status.detail).toContain(`npm install ${status.package}`);
     }
   });
 });
@@ -105,7 +105,7 @@ describe('initBackend', () => {
     "'tensorflow' fails with the install steps when it is not installed",
     async () => {
       const failure = initBackend({ backend: 'tensorflow' });
-      await expect(failure).rejects.toThrow(/pnpm add @tensorflow\/tfjs-node-gpu/);
+      await expect(failure).rejects.toThrow(/npm install @tensorflow\/tfjs-node-gpu/);
       await expect(failure).rejects.toThrow(/onlyBuiltDependencies/);
       await expect(failure).rejects.toThrow(/CUDA 11\.2 and cuDNN 8\.1/);
       await expect(failure).rejects.toThrow(/@tensorflow\/tfjs-node/);
@@ -144,6 +144,7 @@ describe('an installed tfjs-node whose install script never ran', () => {
 
     const status = (await listBackends()).find((candidate) => candidate.package === '@tensorflow/tfjs-node')!;
     expect(status).toMatchObject({ installed: true, usable: false });
+    expect(status.detail).toContain('npm rebuild @tensorflow/tfjs-node');
     expect(status.detail).toContain('onlyBuiltDependencies');
     await expect(initBackend({ backend: 'tensorflow' })).rejects.toThrow(
       /@tensorflow\/tfjs-node: installed, but its native addon is missing/,
