@@ -150,8 +150,8 @@ export class ZeroPadChannels extends tfl.layers.Layer {
 }
 
 /**
- * Registers a layer under its class name and under the `resnet>` name that models saved by version 0.1 of
- * this package carry, so those load into the same class (and save under the new name).
+ * Registers a layer under its class name, and under the `resnet>` name that models saved before the class
+ * names carried the package's name have, so those load into the same class (and save under the new name).
  */
 function registerLayer(cls: tf.serialization.SerializableConstructor<tf.serialization.Serializable>): void {
   tf.serialization.registerClass(cls);

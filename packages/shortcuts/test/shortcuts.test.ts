@@ -182,7 +182,7 @@ describe('ZeroPadChannels', () => {
     expect(OneMinus.className).toBe('@resnet/shortcuts>OneMinus');
   });
 
-  it("loads a model saved under 0.1's `resnet>` class names into the same layers", async () => {
+  it('loads a model saved under the earlier `resnet>` class names into the same layers', async () => {
     const x = tfl.input({ shape: [4, 4, 1] });
     const y = new Scale({ name: 'half', scale: 0.5 }).apply(x) as tfl.SymbolicTensor;
     const model = tfl.model({ inputs: x, outputs: y });
