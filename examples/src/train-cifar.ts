@@ -68,7 +68,11 @@ const result = await train({
   config: { preset: preset.name, depth: Number(args.depth), batchSize, iterations },
 });
 source.close();
-console.log(`training ${result.status} after ${result.iteration} iterations:`, result.train, result.test);
+const summary = (m?: { loss: number; error: number }) =>
+  m ? `loss ${m.loss.toFixed(3)}, error ${(100 * m.error).toFixed(1)}%` : 'none';
+console.log(
+  `training ${result.status} after ${result.iteration} iterations: train ${summary(result.train)}; test ${summary(result.test)}`,
+);
 if (result.status !== 'completed') process.exit(1);
 
 await saveModel(model, join(args.out, 'model'));

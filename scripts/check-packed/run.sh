@@ -78,6 +78,7 @@ if run_node train node dist/train-cifar.js --synthetic "$work/data" --iterations
     console.error('loaded a model with custom layers without their package'); process.exit(1);" || true
 fi
 train_line=$(grep -m1 '^training ' "$work/train.log" 2>/dev/null || echo 'training: no result')
+same_line=$(grep -m1 -o 'max |Δ| [^)]*' "$work/load.log" 2>/dev/null || echo 'max |Δ| ?')
 
 step "bundling the browser example with Vite"
 if (cd "$app" && npx vite build browser --base ./ --outDir "$work/browser-dist" --emptyOutDir --logLevel warn >"$work/vite.log" 2>&1); then
@@ -89,7 +90,7 @@ fi
 
 elapsed=$((SECONDS - start))
 if [ ${#failures[@]} -eq 0 ]; then
-  echo "packed-tarball check: passed in ${elapsed} s — ${#packages[@]} tarballs installed by npm; types: node ${types_node:-?}, browser ${types_browser:-?}; node: ${train_line#training }, saved, reloaded in another process and from final.ckpt with the same predictions; browser: ${browser_line:-?}"
+  echo "packed-tarball check: passed in ${elapsed} s — ${#packages[@]} tarballs installed by npm; types: node ${types_node:-?}, browser ${types_browser:-?}; node: ${train_line#training }, saved, reloaded in another process and from final.ckpt with the same predictions (${same_line}); browser: ${browser_line:-?}"
 else
   echo "packed-tarball check: FAILED in ${elapsed} s: $(IFS=';'; echo "${failures[*]}")"
   exit 1
