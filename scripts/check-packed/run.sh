@@ -43,6 +43,9 @@ node "$here/write-package-json.mjs" "$root" "$work/tarballs" > "$app/package.jso
 # npm, as a user runs it; only the npm registry is reached.
 (cd "$app" && npm install --no-audit --no-fund --loglevel=error --registry=https://registry.npmjs.org/ >"$work/npm-install.log" 2>&1) \
   || { cat "$work/npm-install.log" >&2; fail "npm install"; exit 1; }
+# The packages are copies unpacked from the tarballs, not links into the workspace.
+links=$(cd "$app" && find node_modules/@resnet -mindepth 1 -maxdepth 1 -type l | tr '\n' ' ')
+[ -z "$links" ] || fail "node_modules/@resnet holds links, not installed copies: $links"
 # The project must hold one copy of each TensorFlow.js package: two copies are two engines.
 for pkg in tfjs-core tfjs-layers; do
   copies=$(cd "$app" && find node_modules -path "*/@tensorflow/$pkg/package.json" | wc -l)
