@@ -14,8 +14,15 @@ export {
   type BenchmarkAugmentationOptions,
   benchmarkAugmentation,
 } from './benchmark.js';
-export { type CifarName, DATASETS, type DatasetSpec, PIXELS } from './datasets.js';
+export { type CifarName, DATASETS, type DataFile, type DatasetSpec, PIXELS } from './datasets.js';
 export { type DownloadArgs, DownloadError, downloadFile, md5File } from './download.js';
+export {
+  CifarDataError,
+  type CifarDataErrorArgs,
+  type CifarErrorCode,
+  type DataOrigin,
+} from './errors.js';
+export { type DataFileCheck, type FileOrigin, isOfficial, MANIFEST_FILE } from './integrity.js';
 export { type CifarData, holdOut, type LoadCifarOptions, loadCifar } from './load.js';
 export {
   AUTHORS_CIFAR10_NORMALIZATION,
