@@ -18,7 +18,7 @@ export function analyzeCommand(program: Command): Command {
     .option('--rows <ids>', 'Table 1 row ids (see `list`); default all', parseList)
     .option('--backend <name>', 'TensorFlow.js backend', 'auto')
     .option('--data-dir <dir>', 'use real CIFAR-10 test images from this folder instead of synthetic ones')
-    .option('--out <dir>', 'where the plot goes (default: runs/analysis)', join(runsRoot(), 'analysis'))
+    .option('--out <dir>', 'where the plot goes', join(runsRoot(), 'analysis'))
     .option('--seed <n>', 'seed of the weights and the images', parsePositiveInt, 1)
     .option('--json', 'print, per variant, the per-unit norms and the ratio first unit / last unit')
     .action(
