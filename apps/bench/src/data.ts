@@ -68,7 +68,17 @@ export async function loadData(args: LoadDataArgs): Promise<LoadedData> {
       testCount: counts.test,
       seed: 1,
     });
-    data = await loadCifar({ dataset: args.dataset, dataDir: dir, download: false, allowUnofficial: true });
+    try {
+      data = await loadCifar({ dataset: args.dataset, dataDir: dir, download: false, allowUnofficial: true });
+    } catch (error) {
+      if (!(error instanceof CifarDataError)) throw error;
+      // The bench's own folder, generated under --out (the user named no data folder): it may be deleted.
+      throw new Error(
+        `the generated data in ${dir} cannot be read: ${error.detail}
+Delete ${dir} to have it generated again.`,
+        { cause: error },
+      );
+    }
   } else {
     try {
       data = await loadCifar({

@@ -123,6 +123,7 @@ export async function prepareOutputFolder(out: string, flag = '--out'): Promise<
     existing = parent;
   }
   const probe = join(existing, `.write-test.tmp-${process.pid}`);
+  await removeStaleTemps(join(existing, '.write-test'));
   try {
     const handle = await open(probe, 'wx');
     await handle.close();
