@@ -3,7 +3,7 @@
 // in the report's header; a run folder is never resumed on other data; a generated dataset left incomplete
 // is made again; no write goes through a link planted in a run folder; `report` copes with a result.json
 // without `environment` and removes the temporary file of a killed write.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync,
@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSyntheticCifar } from '@resnet/data-cifar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SMOKE_DATA } from '../src/data.js';
 import { writeTableReport } from '../src/report.js';
 import { CONFIG_FILE, type RunConfig, runDir } from '../src/run-files.js';
 import { runTable } from '../src/runner.js';
@@ -155,6 +156,42 @@ describe('data files', () => {
 });
 
 describe('generated data', () => {
+  it('survives a kill (SIGKILL) during first-time generation: the next run generates it and trains', async () => {
+    const out = join(root, 'killed-out');
+    const folder = join(out, '.synthetic', `cifar10-${SMOKE_DATA.train}-${SMOKE_DATA.test}`);
+    mkdirSync(folder, { recursive: true });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=@resnet/source',
+        join(import.meta.dirname, 'fixtures', 'generate-data.ts'),
+        folder,
+      ],
+      { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' },
+    );
+    const exited = new Promise<string | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && !readdirSync(folder).some((n) => n.startsWith('.resnet-tmp-'))) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(readdirSync(folder).filter((n) => n.startsWith('.resnet-tmp-'))).toHaveLength(1);
+    expect(existsSync(join(folder, 'cifar-10-batches-bin'))).toBe(false);
+
+    const outcome = await runTable({ ...common, dataset: 'synthetic', out });
+    expect(outcome.status).toBe('completed');
+    for (const name of readdirSync(join(out, '.synthetic'))) {
+      expect(readdirSync(join(out, '.synthetic', name)).filter((n) => n.startsWith('.resnet-tmp-'))).toEqual(
+        [],
+      );
+    }
+  }, 240_000);
+
   it('makes a generated dataset again when the folder was left incomplete', async () => {
     const out = join(root, 'synthetic-out');
     const smoke = { ...common, dataset: 'synthetic' as const, out };
