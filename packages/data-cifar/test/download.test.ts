@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { downloadFile, loadCifar, resolveCacheDir, writeSyntheticCifar } from '../src/index.js';
+import {
+  downloadFile,
+  loadCifar,
+  MANIFEST_FILE,
+  resolveCacheDir,
+  writeSyntheticCifar,
+} from '../src/index.js';
 import { type LoopbackServer, startServer, tempDir } from './helpers.js';
 
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
@@ -116,7 +122,7 @@ describe('download', () => {
     expect(await filesUnder(cacheDir)).toEqual([]);
   });
 
-  it('checks a mirror against the official archive checksum unless verify is false', async () => {
+  it('checks a mirror against the official archive checksum unless allowUnofficial, and then vouches for nothing', async () => {
     server.set('/mirror.tar.gz', { kind: 'file', body: archive10 });
     const cacheDir = await freshCache();
     const url = server.url('/mirror.tar.gz');
@@ -131,6 +137,10 @@ describe('download', () => {
       allowUnofficial: true,
     });
     expect(data.train.size).toBe(50);
+    // Not the official archive: its files get no manifest, and are reported for what they are.
+    expect(existsSync(join(cacheDir, 'cifar-10-batches-bin', MANIFEST_FILE))).toBe(false);
+    expect(data.official).toBe(false);
+    expect(new Set(data.files.map((f) => f.origin))).toEqual(new Set(['differs']));
   });
 
   it('rejects a truncated archive by its checksum', async () => {
