@@ -120,7 +120,11 @@ Delete ${dir} to have it generated again.`,
  * A data error worded for the bench's users: the library's account of what is wrong (which names the file),
  * then what to do with the bench's flags. Never "delete it" of a folder the user brought.
  */
-export function cliDataMessage(error: CifarDataError, dataset: DatasetName): string {
+export function cliDataMessage(
+  error: CifarDataError,
+  dataset: DatasetName,
+  { allowFlag = true }: { allowFlag?: boolean } = {},
+): string {
   const spec = DATASETS[dataset];
   const localCopy =
     `Point the bench at a local copy of the extracted ${spec.folder}/ folder with --data-dir DIR or ` +
@@ -145,8 +149,10 @@ export function cliDataMessage(error: CifarDataError, dataset: DatasetName): str
     case 'unofficial':
       return (
         `${error.detail}\n` +
-        `Pass ${ALLOW_UNOFFICIAL_FLAG} to train on these files anyway: each run's config.json then records every ` +
-        "file's SHA-256 and record count, and the report's header names the unofficial files." +
+        (allowFlag
+          ? `Pass ${ALLOW_UNOFFICIAL_FLAG} to train on these files anyway: each run's config.json then records every ` +
+            "file's SHA-256 and record count, and the report's header names the unofficial files."
+          : `This command reads only the official files: point --data-dir at an official copy (\`run\` and \`demo\` take ${ALLOW_UNOFFICIAL_FLAG}).`) +
         (ours ? ` Or delete ${error.folder} to download the official archive again.` : '')
       );
   }

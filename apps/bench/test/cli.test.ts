@@ -139,6 +139,27 @@ describe('bench CLI', () => {
       );
       expect(cut.stderr).toContain('Replace the file with the one from the official cifar-10-binary.tar.gz');
       expect(cut.stderr).not.toMatch(/[Dd]elete/);
+      // A command without the flag (the error reaches the CLI's own handler): still the CLI's words.
+      await writeSyntheticCifar({
+        dataset: 'cifar10',
+        dir: join(root, 'again'),
+        trainCount: 20,
+        testCount: 10,
+      });
+      const analyze = cli(
+        'analyze',
+        'gradients',
+        '--backend',
+        'cpu',
+        '--data-dir',
+        join(root, 'again', 'cifar-10-batches-bin'),
+        '--out',
+        join(root, 'analysis'),
+      );
+      expect(analyze.status).toBe(1);
+      expect(analyze.stderr).toContain('is not the official CIFAR-10 file');
+      expect(analyze.stderr).toContain('This command reads only the official files');
+      expect(analyze.stderr).not.toMatch(/allowUnofficial|dataDir|[Dd]elete/);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

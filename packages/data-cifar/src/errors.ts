@@ -2,6 +2,7 @@
 // wrong (`detail`, which names the file) and what to do in terms of this library's API (`hint`). An
 // application with its own interface (a CLI) words its own advice from `code` and `origin` instead of
 // passing option names such as `dataDir` on to its users.
+import type { CifarName } from './datasets.js';
 import type { DataFileCheck } from './integrity.js';
 
 /**
@@ -17,6 +18,8 @@ export type DataOrigin = 'dataDir' | 'env' | 'cache';
 
 export interface CifarDataErrorArgs {
   code: CifarErrorCode;
+  /** The dataset being loaded. */
+  dataset?: CifarName;
   detail: string;
   hint: string;
   origin?: DataOrigin;
@@ -29,6 +32,7 @@ export interface CifarDataErrorArgs {
 
 export class CifarDataError extends Error {
   readonly code: CifarErrorCode;
+  readonly dataset?: CifarName;
   /** What is wrong, naming the file or folder; no advice. */
   readonly detail: string;
   /** What to do, in terms of loadCifar's options. */
@@ -41,6 +45,7 @@ export class CifarDataError extends Error {
     super(args.hint ? `${args.detail} ${args.hint}` : args.detail, { cause: args.cause });
     this.name = 'CifarDataError';
     this.code = args.code;
+    if (args.dataset) this.dataset = args.dataset;
     this.detail = args.detail;
     this.hint = args.hint;
     if (args.origin) this.origin = args.origin;

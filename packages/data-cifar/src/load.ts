@@ -95,6 +95,7 @@ async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise
     const found = await locate(options.dataDir, spec);
     if (!found) {
       throw new CifarDataError({
+        dataset: spec.name,
         code: 'not-found',
         origin: 'dataDir',
         folder: options.dataDir,
@@ -110,6 +111,7 @@ async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise
     const found = await locate(fromEnv, spec);
     if (!found) {
       throw new CifarDataError({
+        dataset: spec.name,
         code: 'not-found',
         origin: 'env',
         folder: fromEnv,
@@ -126,6 +128,7 @@ async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise
   const url = options.url ?? spec.url;
   if (options.download === false) {
     throw new CifarDataError({
+      dataset: spec.name,
       code: 'not-found',
       origin: 'cache',
       folder: cached,
@@ -176,6 +179,7 @@ async function downloadAndExtract(
     if (!(error instanceof DownloadError)) throw error;
     const cause = error.status === undefined ? ' (offline, or the server cannot be reached?)' : '';
     throw new CifarDataError({
+      dataset: spec.name,
       code: 'download-failed',
       origin: 'cache',
       folder: join(cacheDir, spec.folder),
@@ -250,6 +254,7 @@ export async function loadCifar(options: LoadCifarOptions): Promise<CifarData> {
   const withHint = (error: unknown): never => {
     if (error instanceof CifarDataError && error.code === 'malformed') {
       throw new CifarDataError({
+        dataset: spec.name,
         code: 'malformed',
         origin: found.origin,
         folder: source,
@@ -263,6 +268,7 @@ export async function loadCifar(options: LoadCifarOptions): Promise<CifarData> {
   if (missing.length > 0) {
     withHint(
       new CifarDataError({
+        dataset: spec.name,
         code: 'malformed',
         detail: `${source} lacks ${missing.join(', ')}: it is not a complete ${spec.folder}/ folder.`,
         hint: '',
@@ -285,6 +291,7 @@ export async function loadCifar(options: LoadCifarOptions): Promise<CifarData> {
   const official = files.every((f) => isOfficial(f.origin));
   if (!official && !options.allowUnofficial) {
     throw new CifarDataError({
+      dataset: spec.name,
       code: 'unofficial',
       origin: found.origin,
       folder: source,
