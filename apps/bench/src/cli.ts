@@ -4,6 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { normalizeArgs } from './cli-args.js';
 import * as commands from './commands/index.js';
 
+/** Commands that take --allow-unofficial-data. */
+const TAKES_UNOFFICIAL = new Set(['run', 'demo']);
+
 export function createProgram(): Command {
   const program = new Command('bench')
     .description(
@@ -16,14 +19,30 @@ export function createProgram(): Command {
   return program;
 }
 
+/**
+ * The message of a failed command. A data error from any command is worded with the CLI's flags, never the
+ * library's option names (loaded only then: data-cifar brings TensorFlow.js, which `list` should not wait for).
+ */
+async function describeError(error: unknown, command: string): Promise<string> {
+  if (error instanceof Error && error.name === 'CifarDataError') {
+    const { CifarDataError } = await import('@resnet/data-cifar');
+    const { cliDataMessage } = await import('./data.js');
+    if (error instanceof CifarDataError) {
+      return cliDataMessage(error, error.dataset ?? 'cifar10', { allowFlag: TAKES_UNOFFICIAL.has(command) });
+    }
+  }
+  return (error as Error).message;
+}
+
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const program = createProgram();
+  const args = normalizeArgs(argv);
   try {
-    await program.parseAsync(normalizeArgs(argv), { from: 'user' });
+    await program.parseAsync(args, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    console.error(`error: ${(error as Error).message}`);
+    console.error(`error: ${await describeError(error, args[0] ?? '')}`);
     if (process.env['RESNET_BENCH_DEBUG']) console.error(error);
     return 1;
   }

@@ -1,18 +1,22 @@
 // The data a table trains on, from @resnet/data-cifar: the real CIFAR set of a row (found locally or
-// downloaded), or a small generated one in the same binary format for smoke runs; normalised per channel
-// with statistics of the training split (the authors' Torch code).
-import { existsSync } from 'node:fs';
+// downloaded, every file checked against the official checksums), or a small generated one in the same
+// binary format for smoke runs; normalised per channel with statistics of the training split (the authors'
+// Torch code). Also what identifies that data in a run's config.json, and the CLI's wording of data errors.
 import {
   benchmarkAugmentation,
   type CifarData,
+  CifarDataError,
   type CifarSplit,
   computeNormalization,
+  DATASETS,
   loadCifar,
   type Normalization,
   PIXELS,
+  resolveCacheDir,
   writeSyntheticCifar,
 } from '@resnet/data-cifar';
 import type { DatasetName } from './experiments.js';
+import type { DataIdentity } from './run-files.js';
 
 export interface LoadedData {
   dataset: DatasetName;
@@ -23,6 +27,10 @@ export interface LoadedData {
   normalization: Normalization;
   /** The folder the files were read from. */
   source: string;
+  /** Each data file's records, SHA-256 and check, as loadCifar reported them. */
+  files: CifarData['files'];
+  /** Every file verified as the official one. */
+  official: boolean;
   /** Releases nothing today (splits are plain bytes); kept so callers need not know that. */
   dispose(): void;
 }
@@ -32,6 +40,8 @@ export interface LoadDataArgs {
   synthetic: boolean;
   /** A local copy of the extracted folder (real data only). */
   dataDir?: string;
+  /** Train on files that are not the official ones (`--allow-unofficial-data`); they are recorded as such. */
+  allowUnofficial?: boolean;
   /** Where the generated dataset is written (synthetic data only). */
   syntheticDir: string;
   /** Generated training and test images. */
@@ -42,40 +52,52 @@ export interface LoadDataArgs {
 /** Generated images for smoke runs: enough for a few batches of 8, in both splits. */
 export const SMOKE_DATA = { train: 64, test: 16 };
 
+/** The flag that lets the bench train on files that are not the official ones. */
+export const ALLOW_UNOFFICIAL_FLAG = '--allow-unofficial-data';
+
 export async function loadData(args: LoadDataArgs): Promise<LoadedData> {
   let data: CifarData;
   if (args.synthetic) {
     const counts = args.syntheticCounts ?? SMOKE_DATA;
-    if (!existsSync(args.syntheticDir)) {
-      await writeSyntheticCifar({
-        dataset: args.dataset,
-        dir: args.syntheticDir,
-        trainCount: counts.train,
-        testCount: counts.test,
-        seed: 1,
-      });
-    }
-    data = await loadCifar({
+    // Generated in a temporary folder and renamed into place; a folder left by a killed generation (or by an
+    // older bench, which generated in place) is regenerated, never taken for complete.
+    const { dir } = await writeSyntheticCifar({
       dataset: args.dataset,
-      dataDir: args.syntheticDir,
-      download: false,
-      verify: false,
+      dir: args.syntheticDir,
+      trainCount: counts.train,
+      testCount: counts.test,
+      seed: 1,
     });
+    try {
+      data = await loadCifar({ dataset: args.dataset, dataDir: dir, download: false, allowUnofficial: true });
+    } catch (error) {
+      if (!(error instanceof CifarDataError)) throw error;
+      // The bench's own folder, generated under --out (the user named no data folder): it may be deleted.
+      throw new Error(
+        `the generated data in ${dir} cannot be read: ${error.detail}
+Delete ${dir} to have it generated again.`,
+        { cause: error },
+      );
+    }
   } else {
     try {
       data = await loadCifar({
         dataset: args.dataset,
         ...(args.dataDir ? { dataDir: args.dataDir } : {}),
+        ...(args.allowUnofficial ? { allowUnofficial: true } : {}),
       });
     } catch (error) {
-      const env = args.dataset === 'cifar10' ? 'RESNET_CIFAR10_DIR' : 'RESNET_CIFAR100_DIR';
-      const folder = args.dataset === 'cifar10' ? 'cifar-10-batches-bin' : 'cifar-100-binary';
-      throw new Error(
-        `${args.dataset} is not available: ${(error as Error).message}\n` +
-          `Point the bench at a local copy of the extracted ${folder}/ folder with --data-dir DIR or ${env}=DIR, ` +
-          'or check the wiring on generated images with `run --dataset synthetic`.',
-      );
+      if (error instanceof CifarDataError)
+        throw new Error(cliDataMessage(error, args.dataset), { cause: error });
+      throw error;
     }
+  }
+  const unofficial = data.files.filter((f) => f.origin !== 'official' && f.origin !== 'official-archive');
+  if (!args.synthetic && unofficial.length > 0) {
+    args.log?.(
+      `${args.dataset}: training on files that are not the official ones (${ALLOW_UNOFFICIAL_FLAG}): ` +
+        unofficial.map((f) => `${f.name} (${f.origin}, ${f.records} records)`).join(', '),
+    );
   }
   args.log?.(
     `${args.dataset}: ${data.train.size} training and ${data.test.size} test images from ${data.source}`,
@@ -88,8 +110,102 @@ export async function loadData(args: LoadDataArgs): Promise<LoadedData> {
     test: data.test,
     normalization: computeNormalization(data.train, 'per-channel'),
     source: data.source,
+    files: data.files,
+    official: data.official,
     dispose() {},
   };
+}
+
+/**
+ * A data error worded for the bench's users: the library's account of what is wrong (which names the file),
+ * then what to do with the bench's flags. Never "delete it" of a folder the user brought.
+ */
+export function cliDataMessage(
+  error: CifarDataError,
+  dataset: DatasetName,
+  { allowFlag = true }: { allowFlag?: boolean } = {},
+): string {
+  const spec = DATASETS[dataset];
+  const localCopy =
+    `Point the bench at a local copy of the extracted ${spec.folder}/ folder with --data-dir DIR or ` +
+    `${spec.dirEnv}=DIR, or check the wiring on generated images with \`run --dataset synthetic\`.`;
+  const ours = error.origin === 'cache';
+  const where = error.origin === 'dataDir' ? '--data-dir ' : '';
+  switch (error.code) {
+    case 'not-found':
+      return `${spec.title} is not available: ${where}${error.detail}\n${localCopy}`;
+    case 'download-failed':
+      return (
+        `${spec.title} is not available: ${error.detail}\n${localCopy} ` +
+        `Or download ${spec.archiveName} yourself into ${resolveCacheDir()}: it is checked and extracted on the next run.`
+      );
+    case 'malformed':
+      return (
+        `${error.detail}\n` +
+        (ours
+          ? `Delete ${error.folder} to download it again.`
+          : `Replace the file with the one from the official ${spec.archiveName}, or point --data-dir at an intact copy.`)
+      );
+    case 'unofficial':
+      return (
+        `${error.detail}\n` +
+        (allowFlag
+          ? `Pass ${ALLOW_UNOFFICIAL_FLAG} to train on these files anyway: each run's config.json then records every ` +
+            "file's SHA-256 and record count, and the report's header names the unofficial files."
+          : `This command reads only the official files: point --data-dir at an official copy (\`run\` and \`demo\` take ${ALLOW_UNOFFICIAL_FLAG}).`) +
+        (ours ? ` Or delete ${error.folder} to download the official archive again.` : '')
+      );
+  }
+}
+
+/** What a run's config.json records of its data; `testImages` is the scale's cut of the test set. */
+export function dataIdentity(data: LoadedData, testImages: number | undefined): DataIdentity {
+  return {
+    official: data.official,
+    files: data.files.map((f) => ({
+      split: f.split,
+      name: f.name,
+      records: f.records,
+      sha256: f.sha256,
+      origin: f.origin,
+    })),
+    splits: {
+      train: data.train.size,
+      validation: 0,
+      test: data.test.size,
+      testEvaluated: Math.min(testImages ?? data.test.size, data.test.size),
+    },
+  };
+}
+
+/** The content of the data (files and split sizes), without how it was checked. */
+function contentOf(identity: DataIdentity): string {
+  const files = identity.files.map(({ split, name, records, sha256 }) => ({ split, name, records, sha256 }));
+  return JSON.stringify({ files, splits: identity.splits });
+}
+
+export function sameData(a: DataIdentity, b: DataIdentity): boolean {
+  return contentOf(a) === contentOf(b);
+}
+
+/** Which files differ between the data a run folder recorded and the data loaded now, for the message. */
+export function describeDataChange(recorded: DataIdentity, now: DataIdentity): string {
+  const show = (f: DataIdentity['files'][number] | undefined) =>
+    f ? `${f.records.toLocaleString('en-US')} records, SHA-256 ${f.sha256.slice(0, 16)}…` : 'absent';
+  const names = [...new Set([...recorded.files, ...now.files].map((f) => f.name))];
+  const parts: string[] = [];
+  for (const name of names) {
+    const a = recorded.files.find((f) => f.name === name);
+    const b = now.files.find((f) => f.name === name);
+    if (a?.sha256 === b?.sha256 && a?.records === b?.records) continue;
+    parts.push(`${name}: recorded ${show(a)}; now ${show(b)}`);
+  }
+  if (JSON.stringify(recorded.splits) !== JSON.stringify(now.splits)) {
+    const s = (x: DataIdentity['splits']) =>
+      `${x.train}/${x.validation}/${x.test} (${x.testEvaluated} evaluated)`;
+    parts.push(`train/validation/test images: recorded ${s(recorded.splits)}; now ${s(now.splits)}`);
+  }
+  return parts.join('; ');
 }
 
 /** The first `count` images of a split (the whole split when `count` is undefined or larger). */
@@ -106,8 +222,15 @@ export function firstImages(split: CifarSplit, count: number | undefined): Cifar
 export async function benchmarkData(
   dataDir?: string,
 ): Promise<{ imagesPerSec: number; msPerBatch: number; batchSize: number; source: string }> {
+  // Throughput does not depend on which images they are, so any copy will do.
   const split = dataDir
-    ? (await loadCifar({ dataset: 'cifar10', dataDir, download: false })).train
+    ? (
+        await loadCifar({ dataset: 'cifar10', dataDir, download: false, allowUnofficial: true }).catch(
+          (error) => {
+            throw error instanceof CifarDataError ? new Error(cliDataMessage(error, 'cifar10')) : error;
+          },
+        )
+      ).train
     : undefined;
   const result = await benchmarkAugmentation({ batchSize: 128, ...(split ? { split } : {}) });
   return {

@@ -3,9 +3,9 @@
 // one line per row, like the paper's Figs. 1 and 6). Nothing in it depends on when or where it is rebuilt.
 import { join } from 'node:path';
 import { type ExperimentRow, type ExperimentTable, formatPaperError, getTable } from './experiments.js';
-import { writeTextAtomic } from './files.js';
+import { assertNoLinks, writeTextAtomic } from './files.js';
 import { type LinePoint, lineChartSvg } from './plots.js';
-import { type MetricPoint, type RunRecord, readRowRuns, tableDir } from './run-files.js';
+import { type MetricPoint, type RunConfig, type RunRecord, readRowRuns, tableDir } from './run-files.js';
 
 /** The paper's definition of failure: test error over 20%. */
 export const FAIL_THRESHOLD_PERCENT = 20;
@@ -92,11 +92,40 @@ function distinct(values: ReadonlyArray<string | number | undefined>): string {
   return seen.length > 0 ? seen.join(', ') : 'unknown';
 }
 
+/**
+ * The header's account of the data files the runs recorded: official, or which split is not ("unofficial
+ * test set") with the files' SHA-256; and the images per split. Undefined when no run recorded its data.
+ */
+export function describeData(configs: readonly RunConfig[]): string | undefined {
+  const seen = new Set<string>();
+  for (const config of configs) {
+    const identity = config.dataIdentity;
+    if (!identity) continue;
+    const { train, test, testEvaluated } = identity.splits;
+    const sizes = `${train.toLocaleString('en-US')} training, ${test.toLocaleString('en-US')} test images${testEvaluated < test ? ` (first ${testEvaluated.toLocaleString('en-US')} evaluated)` : ''}`;
+    let text: string;
+    if (config.data === 'synthetic') text = `generated (${config.dataset} format); ${sizes}`;
+    else if (identity.official)
+      text = `official ${config.dataset} files (checked against the official checksums); ${sizes}`;
+    else {
+      const odd = identity.files.filter((f) => f.origin !== 'official' && f.origin !== 'official-archive');
+      const splits = [...new Set(odd.map((f) => (f.split === 'train' ? 'training' : 'test')))];
+      const which = splits.length === 2 ? 'training and test sets' : `${splits[0]} set`;
+      const files = odd.map(
+        (f) => `${f.name}: ${f.origin}, ${f.records.toLocaleString('en-US')} records, SHA-256 ${f.sha256}`,
+      );
+      text = `**unofficial ${which}** (${config.dataset}; ${files.join('; ')}); ${sizes}`;
+    }
+    seen.add(text);
+  }
+  return seen.size > 0 ? [...seen].join(' | ') : undefined;
+}
+
 /** The report's Markdown for a table's rows as summarised from disk. */
 export function renderReport(table: ExperimentTable, rows: readonly RowSummary[]): string {
   const runs = rows.flatMap((s) => s.runs);
   const configs = runs.flatMap((r) => (r.config ? [r.config] : []));
-  const envs = runs.flatMap((r) => (r.result ? [r.result.environment] : []));
+  const envs = runs.flatMap((r) => (r.result?.environment ? [r.result.environment] : []));
   const comparable = configs.length > 0 && configs.every((c) => c.comparable);
   const shrinks = [...new Set(configs.flatMap((c) => c.shrinks))];
   const lines: string[] = [];
@@ -107,6 +136,8 @@ export function renderReport(table: ExperimentTable, rows: readonly RowSummary[]
   lines.push(
     `- dataset: ${distinct(configs.map((c) => (c.data === 'synthetic' ? `synthetic (${c.dataset} format)` : c.dataset)))}`,
   );
+  const data = describeData(configs);
+  if (data) lines.push(`- data files: ${data}`);
   lines.push(`- seed: ${distinct(configs.map((c) => c.baseSeed))} (run k uses seed + k − 1)`);
   lines.push(`- commit: ${distinct(envs.map((e) => e.commit))}`);
   lines.push(
@@ -185,6 +216,7 @@ export async function writeTableReport(out: string, tableNumber: number): Promis
   const rows = table.rows.map((row) => summarizeRow(row, readRowRuns(out, table.table, row.id)));
   const markdown = renderReport(table, rows);
   const dir = tableDir(out, table.table);
+  await assertNoLinks(out, dir);
   const withRuns = rows.filter((s) => s.runs.length > 0);
   const series = withRuns.map((s) => s.row.id);
   const testError = await lineChartSvg({

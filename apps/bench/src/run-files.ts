@@ -30,6 +30,21 @@ export interface RunConfig {
   evaluateEvery: number;
   testImages: number | null;
   runs: number;
+  /**
+   * The data the run trains and is tested on, by content (not by path): a run folder is resumed only on the
+   * same. Absent in configs written before runs recorded it.
+   */
+  dataIdentity?: DataIdentity;
+}
+
+/** What identifies the data of a run: each data file's content, and the size of each split. */
+export interface DataIdentity {
+  /** Every file verified as the official one (official MD5, or the manifest of an official archive). */
+  official: boolean;
+  /** Each data file, as @resnet/data-cifar checked it (`origin`: official, official-archive, differs, …). */
+  files: Array<{ split: 'train' | 'test'; name: string; records: number; sha256: string; origin: string }>;
+  /** Images in each split as loaded (the bench holds out no validation split), and the test images evaluated. */
+  splits: { train: number; validation: number; test: number; testEvaluated: number };
 }
 
 /** Where the numbers were made. */
@@ -53,7 +68,8 @@ export interface RunResult {
   trainLoss: number | null;
   trainErrorPercent: number | null;
   wallSeconds: number;
-  environment: RunEnvironment;
+  /** Absent in results written by hand or by older versions; the report then says 'unknown'. */
+  environment?: RunEnvironment;
 }
 
 /** One line of the metrics file, reduced to what the plots need. */

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { type BackendChoice, type BackendInfo, initBackend } from '@resnet/backend';
 import { getPreset } from '@resnet/models';
 import * as tf from '@tensorflow/tfjs-core';
-import { type LoadedData, loadData, SMOKE_DATA } from './data.js';
+import { dataIdentity, describeDataChange, type LoadedData, loadData, SMOKE_DATA, sameData } from './data.js';
 import { describeDevice, gitCommit } from './environment.js';
 import { type ExperimentRow, getTable, selectRows } from './experiments.js';
-import { readJsonIfExists, writeJsonAtomic } from './files.js';
+import { assertNoLinks, prepareOutputFolder, readJsonIfExists, writeJsonAtomic } from './files.js';
 import { type TableReport, writeTableReport } from './report.js';
 import {
   CONFIG_FILE,
@@ -38,6 +38,8 @@ export interface RunTableArgs {
   dataset?: DataChoice;
   /** A local copy of the extracted CIFAR folder. */
   dataDir?: string;
+  /** Train on data files that are not the official ones; they are recorded in each config.json as such. */
+  allowUnofficialData?: boolean;
   /** Root of the run folders. */
   out: string;
   /** Run k of a row uses seed + k − 1. */
@@ -116,11 +118,31 @@ export function runConfig(args: {
   };
 }
 
-/** Everything in a config that decides the numbers (the run count can grow without invalidating a run). */
+/**
+ * Everything in a config that decides the numbers (the run count can grow without invalidating a run; the
+ * data is compared by {@link checkSameData}, by content).
+ */
 function sameExperiment(a: RunConfig, b: RunConfig): boolean {
-  const { runs: _a, ...restA } = a;
-  const { runs: _b, ...restB } = b;
+  const { runs: _a, dataIdentity: _da, ...restA } = a;
+  const { runs: _b, dataIdentity: _db, ...restB } = b;
   return JSON.stringify(restA) === JSON.stringify(restB);
+}
+
+/** Refuses a run folder whose recorded data is not the data loaded now, naming what differs. */
+function checkSameData(dir: string, existing: RunConfig, config: RunConfig, loaded: LoadedData): void {
+  if (!existing.dataIdentity) {
+    throw new Error(
+      `${dir} was written before runs recorded their data (its config.json has no dataIdentity), so whether ` +
+        'it used the same files cannot be checked; pass another --out, or delete that folder to run it again',
+    );
+  }
+  if (config.dataIdentity && !sameData(existing.dataIdentity, config.dataIdentity)) {
+    throw new Error(
+      `${dir} was trained on other data than the ${existing.dataset} files now in ${loaded.source} ` +
+        `(${describeDataChange(existing.dataIdentity, config.dataIdentity)}). ` +
+        'Point --data-dir at the data it was trained on, or pass another --out to start afresh.',
+    );
+  }
 }
 
 export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
@@ -142,6 +164,7 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
   }
   const runs = args.runs ?? scale.runs;
   const baseSeed = args.seed ?? 1;
+  await prepareOutputFolder(args.out);
   const backend = await initBackend({ backend: args.backend ?? 'auto' });
   const environment: RunEnvironment = {
     backend: backend.name,
@@ -163,13 +186,45 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
     skipped: [],
     resumed: [],
   };
+  /** The loaded data of a row (real, or generated with at least a couple of batches of the scale's size). */
+  const rowDataset = async (
+    row: ExperimentRow,
+    data: 'real' | 'synthetic',
+    batchSize: number,
+  ): Promise<LoadedData> => {
+    const counts = {
+      train: Math.max(SMOKE_DATA.train, 2 * batchSize),
+      test: Math.max(SMOKE_DATA.test, scale.testImages ?? batchSize),
+    };
+    const key =
+      data === 'real' ? `real:${row.dataset}` : `synthetic:${row.dataset}:${counts.train}:${counts.test}`;
+    let loaded = datasets.get(key);
+    if (!loaded) {
+      loaded = await loadData({
+        dataset: row.dataset,
+        synthetic: data === 'synthetic',
+        ...(args.dataDir ? { dataDir: args.dataDir } : {}),
+        ...(args.allowUnofficialData ? { allowUnofficial: true } : {}),
+        syntheticDir: join(args.out, '.synthetic', `${row.dataset}-${counts.train}-${counts.test}`),
+        syntheticCounts: counts,
+        log,
+      });
+      datasets.set(key, loaded);
+    }
+    return loaded;
+  };
   try {
     rowLoop: for (const row of rows) {
       for (let run = 1; run <= runs; run++) {
         const dir = runDir(args.out, table.table, row.id, run);
         const data = rowData(scale, args.dataset);
-        const config = runConfig({ table: table.table, row, scale, run, runs, baseSeed, data });
+        const planned = runConfig({ table: table.table, row, scale, run, runs, baseSeed, data });
+        // The data is loaded first (once per dataset), so that a run folder is compared with what it would
+        // now train on, finished or not.
+        const loaded = await rowDataset(row, data, planned.batchSize);
+        const config: RunConfig = { ...planned, dataIdentity: dataIdentity(loaded, scale.testImages) };
         const existing = readJsonIfExists<RunConfig>(join(dir, CONFIG_FILE));
+        if (existing) checkSameData(dir, existing, config, loaded);
         if (existing && !sameExperiment(existing, config)) {
           throw new Error(
             `${dir} holds a run with another configuration (scale ${existing.scale}, seed ${existing.seed}, ` +
@@ -181,25 +236,8 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
           outcome.skipped.push(dir);
           continue;
         }
-        // Generated data needs at least a couple of batches of the scale's size.
-        const counts = {
-          train: Math.max(SMOKE_DATA.train, 2 * config.batchSize),
-          test: Math.max(SMOKE_DATA.test, scale.testImages ?? config.batchSize),
-        };
-        const key =
-          data === 'real' ? `real:${row.dataset}` : `synthetic:${row.dataset}:${counts.train}:${counts.test}`;
-        let loaded = datasets.get(key);
-        if (!loaded) {
-          loaded = await loadData({
-            dataset: row.dataset,
-            synthetic: data === 'synthetic',
-            ...(args.dataDir ? { dataDir: args.dataDir } : {}),
-            syntheticDir: join(args.out, '.synthetic', `${row.dataset}-${counts.train}-${counts.test}`),
-            syntheticCounts: counts,
-            log,
-          });
-          datasets.set(key, loaded);
-        }
+        // Nothing in the run folder may lead a write outside --out (the trainer appends to metrics.jsonl).
+        await assertNoLinks(args.out, dir);
         // Written once the data is there, so a run that could not start leaves no folder behind.
         await mkdir(dir, { recursive: true });
         await writeJsonAtomic(join(dir, CONFIG_FILE), config);

@@ -1,11 +1,12 @@
 // The CLI as a user runs it, in a child process: unknown commands and bad flags fail with a clear message,
 // the usage and a non-zero exit; `list` prints every row of the experiment data.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeSyntheticCifar } from '@resnet/data-cifar';
 import { describe, expect, it } from 'vitest';
-import { normalizeArgs } from '../src/cli-args.js';
+import { callerDir, normalizeArgs, resolveFolderArgs } from '../src/cli-args.js';
 import { tables } from '../src/experiments.js';
 
 const bench = join(import.meta.dirname, '..');
@@ -63,16 +64,152 @@ describe('bench CLI', () => {
     expect(r.stderr).toContain('original-110');
   });
 
-  it('says how to point at a local copy when the data is not there', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'bench-nodata-'));
+  it('resolves relative folders against the folder pnpm was called from, and says how to point at a local copy', () => {
+    // What a user types from their own folder: pnpm runs the script in apps/bench, and names the caller's
+    // folder in INIT_CWD.
+    const caller = mkdtempSync(join(tmpdir(), 'bench-nodata-'));
     try {
-      const r = cli('demo', '--data-dir', empty, '--out', join(empty, 'runs'));
+      mkdirSync(join(caller, 'empty'));
+      const env = {
+        ...process.env,
+        npm_lifecycle_event: undefined,
+        npm_package_name: undefined,
+        INIT_CWD: undefined,
+      };
+      const r = spawnSync(
+        'pnpm',
+        ['--dir', bench, 'start', '--', 'demo', '--data-dir', 'empty', '--out', 'runs'],
+        {
+          cwd: caller,
+          encoding: 'utf8',
+          timeout: 170_000,
+          env,
+        },
+      );
       expect(r.status).toBe(1);
-      expect(r.stderr).toContain(`dataDir ${empty} holds neither the CIFAR-10 binary files`);
+      expect(r.stderr).toContain(
+        `--data-dir ${join(caller, 'empty')} holds neither the CIFAR-10 binary files`,
+      );
       expect(r.stderr).toContain('--data-dir DIR or RESNET_CIFAR10_DIR=DIR');
-      expect(existsSync(join(empty, 'runs'))).toBe(false);
+      expect(r.stderr).not.toMatch(/dataDir/);
+      expect(existsSync(join(caller, 'runs'))).toBe(false);
+      const report = spawnSync('pnpm', ['--dir', bench, 'start', '--', 'report', '--out', 'elsewhere'], {
+        cwd: caller,
+        encoding: 'utf8',
+        timeout: 170_000,
+        env,
+      });
+      expect(report.status).toBe(1);
+      expect(report.stderr).toContain(`no results under ${join(caller, 'elsewhere')}`);
     } finally {
-      rmSync(empty, { recursive: true, force: true });
+      rmSync(caller, { recursive: true, force: true });
+    }
+  });
+
+  it('words data errors with its own flags, and never tells the user to delete their --data-dir', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'bench-cli-data-'));
+    try {
+      const { dir } = await writeSyntheticCifar({
+        dataset: 'cifar10',
+        dir: root,
+        trainCount: 20,
+        testCount: 10,
+      });
+      const args = [
+        'run',
+        '--table',
+        '2',
+        '--rows',
+        'original-110',
+        '--scale',
+        'smoke',
+        '--dataset',
+        'cifar10',
+      ];
+      const unofficial = cli(...args, '--backend', 'cpu', '--data-dir', dir, '--out', join(root, 'runs'));
+      expect(unofficial.status).toBe(1);
+      expect(unofficial.stderr).toContain(`${join(dir, 'test_batch.bin')} (10 records)`);
+      expect(unofficial.stderr).toContain('Pass --allow-unofficial-data to train on these files anyway');
+      expect(unofficial.stderr).not.toMatch(/allowUnofficial|dataDir|verify: false|[Dd]elete/);
+      truncateSync(join(dir, 'test_batch.bin'), 3073 + 5);
+      const cut = cli(...args, '--backend', 'cpu', '--data-dir', dir, '--out', join(root, 'runs'));
+      expect(cut.status).toBe(1);
+      expect(cut.stderr).toContain(
+        'test_batch.bin has 3078 bytes, not a whole number of 3073-byte CIFAR-10 records',
+      );
+      expect(cut.stderr).toContain('Replace the file with the one from the official cifar-10-binary.tar.gz');
+      expect(cut.stderr).not.toMatch(/[Dd]elete/);
+      // A command without the flag (the error reaches the CLI's own handler): still the CLI's words.
+      await writeSyntheticCifar({
+        dataset: 'cifar10',
+        dir: join(root, 'again'),
+        trainCount: 20,
+        testCount: 10,
+      });
+      const analyze = cli(
+        'analyze',
+        'gradients',
+        '--backend',
+        'cpu',
+        '--data-dir',
+        join(root, 'again', 'cifar-10-batches-bin'),
+        '--out',
+        join(root, 'analysis'),
+      );
+      expect(analyze.status).toBe(1);
+      expect(analyze.stderr).toContain('is not the official CIFAR-10 file');
+      expect(analyze.stderr).toContain('This command reads only the official files');
+      expect(analyze.stderr).not.toMatch(/allowUnofficial|dataDir|[Dd]elete/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('says that a read-only --out cannot be written, and why', () => {
+    const root = mkdtempSync(join(tmpdir(), 'bench-readonly-'));
+    try {
+      const ro = join(root, 'ro');
+      cpSync(join(bench, 'test', 'fixtures', 'report-runs'), ro, { recursive: true });
+      chmodSync(root, 0o755);
+      for (const dir of [ro, join(ro, 'table1')]) chmodSync(dir, 0o555);
+      // Root ignores permission bits: then the CLI runs as an unprivileged user, as a user would meet it.
+      const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+      const run = (...args: string[]) =>
+        spawnSync(
+          process.execPath,
+          ['--import', 'tsx', '--conditions=@resnet/source', 'src/cli.ts', ...args],
+          {
+            cwd: bench,
+            encoding: 'utf8',
+            timeout: 170_000,
+            ...asUser,
+          },
+        );
+      const report = run('report', '--out', ro);
+      expect(report.status).toBe(1);
+      expect(report.stderr).toContain(
+        `the output folder ${ro} (--out) cannot be written: permission denied (EACCES). Pass --out a folder you can write to.`,
+      );
+      const training = run(
+        'run',
+        '--table',
+        '2',
+        '--scale',
+        'smoke',
+        '--backend',
+        'cpu',
+        '--out',
+        join(ro, 'new'),
+      );
+      expect(training.status).toBe(1);
+      expect(training.stderr).toContain(
+        `the output folder ${join(ro, 'new')} (--out) cannot be written: permission denied`,
+      );
+      expect(training.stderr).not.toContain('ENOENT');
+    } finally {
+      chmodSync(join(root, 'ro'), 0o755);
+      chmodSync(join(root, 'ro', 'table1'), 0o755);
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
@@ -112,8 +249,19 @@ describe('bench CLI', () => {
   it('runs the demo when no command (or only options) is given', () => {
     expect(normalizeArgs([])).toEqual(['demo']);
     expect(normalizeArgs(['--'])).toEqual(['demo']);
-    expect(normalizeArgs(['--', '--data-dir', 'x'])).toEqual(['demo', '--data-dir', 'x']);
+    expect(normalizeArgs(['--', '--data-dir', 'x'], '/c')).toEqual(['demo', '--data-dir', '/c/x']);
     expect(normalizeArgs(['--', 'list'])).toEqual(['list']);
     expect(normalizeArgs(['--help'])).toEqual(['--help']);
+  });
+
+  it('makes --out and --data-dir absolute against the caller’s folder, and takes INIT_CWD only from pnpm start', () => {
+    expect(
+      resolveFolderArgs(['run', '--out', 'r', '--data-dir=../d', '--rows', 'x', '--out', '/abs'], '/home/u'),
+    ).toEqual(['run', '--out', '/home/u/r', '--data-dir=/home/d', '--rows', 'x', '--out', '/abs']);
+    expect(normalizeArgs(['--', '--out', 'o'], '/c')).toEqual(['demo', '--out', '/c/o']);
+    const pnpmStart = { npm_lifecycle_event: 'start', npm_package_name: 'bench', INIT_CWD: '/caller' };
+    expect(callerDir(pnpmStart, '/repo/apps/bench')).toBe('/caller');
+    // A test's child process inherits INIT_CWD from `pnpm test`: not the caller of this command.
+    expect(callerDir({ ...pnpmStart, npm_lifecycle_event: 'test' }, '/here')).toBe('/here');
   });
 });

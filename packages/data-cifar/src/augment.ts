@@ -7,7 +7,7 @@
 import seedrandom from 'seedrandom';
 import { CHANNELS, IMAGE_SIZE, PIXELS } from './datasets.js';
 import type { NormalizationTables } from './normalization.js';
-import type { CifarSplit } from './read.js';
+import type { CifarSplit } from './parse.js';
 
 /** Zero pixels added on each side before the random crop. */
 export const PAD = 4;
@@ -78,6 +78,28 @@ export interface PreparedBatch {
   epoch: number;
 }
 
+/**
+ * The state of seedrandom's `alea` generator, spelled out here so that the published types do not depend on
+ * which `@types/seedrandom` a consumer has (tfjs-core brings 2.x, which has no `State.Alea`).
+ */
+export interface AleaState {
+  c: number;
+  s0: number;
+  s1: number;
+  s2: number;
+}
+
+/** An alea generator whose state can be read back. */
+interface StatefulAlea {
+  (): number;
+  state(): AleaState;
+}
+
+/** seedrandom's `alea`, seeded by `seed` or restored from `state`. */
+function alea(seed: string, state?: AleaState): StatefulAlea {
+  return seedrandom.alea(seed, { state: state ? { ...state } : true }) as unknown as StatefulAlea;
+}
+
 /** Where a training stream stands; JSON. Restoring it reproduces the same following batches. */
 export interface TrainState {
   version: 1;
@@ -91,9 +113,9 @@ export interface TrainState {
   epoch: number;
   position: number;
   /** seedrandom (alea) state before this epoch's shuffle, to rebuild the order without storing it. */
-  epochRng: seedrandom.State.Alea;
+  epochRng: AleaState;
   /** seedrandom (alea) state now. */
-  rng: seedrandom.State.Alea;
+  rng: AleaState;
 }
 
 export interface GeneratorArgs {
@@ -106,8 +128,8 @@ export interface GeneratorArgs {
 
 /** Endless, seeded stream of shuffled (and augmented) batches over a split. */
 export class TrainGenerator {
-  private rng: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
-  private epochRng!: seedrandom.State.Alea;
+  private rng: StatefulAlea;
+  private epochRng!: AleaState;
   private order = new Int32Array(0);
   private epoch = 0;
   private position = 0;
@@ -128,7 +150,7 @@ export class TrainGenerator {
       );
     }
     this.end = dropLast ? split.size - (split.size % batchSize) : split.size;
-    this.rng = seedrandom.alea(`train:${args.seed}`, { state: true });
+    this.rng = alea(`train:${args.seed}`);
     this.startEpoch(0);
   }
 
@@ -208,9 +230,9 @@ export class TrainGenerator {
       throw new Error(`setState: position ${position} is outside 0–${this.end}`);
     }
     // Rebuild the epoch's order from the generator state before its shuffle, then continue from `rng`.
-    this.rng = seedrandom.alea('', { state: { ...state.epochRng } });
+    this.rng = alea('', state.epochRng);
     this.startEpoch(state.epoch ?? 0);
-    this.rng = seedrandom.alea('', { state: { ...state.rng } });
+    this.rng = alea('', state.rng);
     this.position = position;
   }
 }

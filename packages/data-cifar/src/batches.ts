@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type PreparedBatch, prepareInOrder, TrainGenerator, type TrainState } from './augment.js';
 import { IMAGE_SIZE } from './datasets.js';
 import { type Normalization, normalizationTables } from './normalization.js';
-import type { CifarSplit } from './read.js';
+import type { CifarSplit } from './parse.js';
 
 /** A batch; the caller owns (and disposes) both tensors. */
 export interface Batch {

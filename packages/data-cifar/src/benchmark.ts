@@ -4,7 +4,7 @@ import { randomFillSync } from 'node:crypto';
 import { TrainGenerator } from './augment.js';
 import { PIXELS } from './datasets.js';
 import { computeNormalization, type NormalizationMode, normalizationTables } from './normalization.js';
-import type { CifarSplit } from './read.js';
+import type { CifarSplit } from './parse.js';
 
 /** Options of {@link benchmarkAugmentation}. */
 export interface BenchmarkAugmentationOptions {

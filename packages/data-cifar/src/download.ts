@@ -27,8 +27,17 @@ export interface DownloadArgs {
   progress?: boolean;
   /** Name shown in front of the progress bar. */
   label?: string;
-  /** Where the progress bar goes (default stderr); it is drawn only if this stream is a terminal. */
-  progressStream?: NodeJS.WriteStream;
+  /**
+   * Where the progress bar goes (default stderr); it is drawn only if this stream is a terminal. A
+   * `process.stderr`-like stream; typed structurally so the published types need no `@types/node`.
+   */
+  progressStream?: ProgressStream;
+}
+
+/** The part of a terminal stream (such as `process.stderr`) the progress bar needs to know of. */
+export interface ProgressStream {
+  isTTY?: boolean;
+  write(chunk: string): boolean;
 }
 
 /** A download that failed for good; `reason` says what happened, without the URL. */
@@ -106,7 +115,7 @@ class Progress {
   constructor(
     private readonly enabled: boolean,
     private readonly label: string,
-    private readonly stream: NodeJS.WriteStream,
+    private readonly stream: ProgressStream,
   ) {}
 
   start(total: number, from: number): void {
@@ -116,7 +125,8 @@ class Progress {
     this.bar ??= new cliProgress.SingleBar(
       {
         format: `${this.label} [{bar}] {percentage}% | {done} of {size} | {rate} | {eta_formatted} left`,
-        stream: this.stream,
+        // A terminal stream: cli-progress moves its cursor with the TTY methods process.stderr has.
+        stream: this.stream as NodeJS.WritableStream,
         hideCursor: true,
         etaBuffer: 200,
         fps: 5,

@@ -1,14 +1,18 @@
 // loadCifar: finds the dataset (an explicit folder, an environment variable, the cache, or a download),
-// reads and checks it, and splits off a validation set when asked.
+// reads it, checks every data file against the official checksums (or the manifest of an official archive
+// it extracted), refuses files that are not the official ones unless told otherwise, and splits off a
+// validation set when asked.
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import seedrandom from 'seedrandom';
-import { type CifarName, type DatasetSpec, datasetSpec, PIXELS } from './datasets.js';
-import { DownloadError, downloadFile } from './download.js';
+import { type CifarName, type DatasetSpec, datasetSpec } from './datasets.js';
+import { DownloadError, downloadFile, md5File } from './download.js';
+import { CifarDataError, type DataOrigin } from './errors.js';
 import { extractDataset, missingFiles } from './extract.js';
+import { checkFiles, type DataFileCheck, isOfficial, readManifest } from './integrity.js';
 import { resolveCacheDir } from './paths.js';
 import { type CifarSplit, type LabelKind, readClassNames, readSplit } from './read.js';
+import { holdOut } from './split.js';
 
 /** Options of {@link loadCifar}. */
 export interface LoadCifarOptions {
@@ -24,15 +28,17 @@ export interface LoadCifarOptions {
   download?: boolean;
   /** Archive URL (a mirror); default the dataset's home page. */
   url?: string;
-  /** Expected MD5 of the archive at `url`; default the official archive's (checked unless `verify` is false). */
+  /** Expected MD5 of the archive at `url`; default the official archive's (unless `allowUnofficial`). */
   md5?: string;
   /** CIFAR-100 only: 'fine' (100 classes, the default) or 'coarse' (20 superclasses). */
   labels?: LabelKind;
   /**
-   * Check the official MD5s: the archive's, and each extracted file's where known (default true). Turn off for
-   * a copy you trust that differs from the official files (a mirror, generated data).
+   * Use data files that differ from the official ones or that nothing can vouch for (a test set rebuilt from
+   * another source, a cut file, generated data, a mirror's archive without its MD5). Default false: such a
+   * file is refused with a {@link CifarDataError} of code `unofficial`. Either way `CifarData.files` says
+   * what each file is, with its SHA-256, so a run can record exactly what it trained and was tested on.
    */
-  verify?: boolean;
+  allowUnofficial?: boolean;
   /** Hold out `size` training images, chosen at random with `seed`, as a validation split. */
   validation?: { size: number; seed: number };
   /** Progress bar while downloading (default: only when stderr is a terminal). */
@@ -55,6 +61,10 @@ export interface CifarData {
   validation?: CifarSplit;
   /** The folder the files were read from. */
   source: string;
+  /** Every data file read (training files, then test files): records, SHA-256, MD5 and what its check found. */
+  files: DataFileCheck[];
+  /** True when every data file is verified as the official one. */
+  official: boolean;
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -73,36 +83,58 @@ function localCopyHelp(spec: DatasetSpec): string {
   return `To use a local copy, pass { dataDir: '/path/to/${spec.folder}' } or set ${spec.dirEnv}=/path/to/${spec.folder}`;
 }
 
-async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise<string> {
+interface Found {
+  folder: string;
+  origin: DataOrigin;
+}
+
+async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise<Found> {
+  const holdsNeither = (where: string) =>
+    `${where} holds neither the ${spec.title} binary files (${spec.trainFiles[0]!.name}, …) nor a ${spec.folder}/ folder with them.`;
   if (options.dataDir) {
     const found = await locate(options.dataDir, spec);
     if (!found) {
-      throw new Error(
-        `dataDir ${options.dataDir} holds neither the ${spec.title} binary files (${spec.trainFiles[0]!.name}, …) nor a ${spec.folder}/ folder with them`,
-      );
+      throw new CifarDataError({
+        dataset: spec.name,
+        code: 'not-found',
+        origin: 'dataDir',
+        folder: options.dataDir,
+        detail: holdsNeither(options.dataDir),
+        hint: `Pass as dataDir the extracted ${spec.folder}/ folder or its parent.`,
+      });
     }
-    return found;
+    return { folder: found, origin: 'dataDir' };
   }
   // Explicit options beat environment variables: a cacheDir given in code is used even when the variable is set.
   const fromEnv = options.cacheDir ? undefined : process.env[spec.dirEnv];
   if (fromEnv) {
     const found = await locate(fromEnv, spec);
     if (!found) {
-      throw new Error(
-        `${spec.dirEnv}=${fromEnv} holds neither the ${spec.title} binary files nor a ${spec.folder}/ folder with them`,
-      );
+      throw new CifarDataError({
+        dataset: spec.name,
+        code: 'not-found',
+        origin: 'env',
+        folder: fromEnv,
+        detail: holdsNeither(`${spec.dirEnv}=${fromEnv}`),
+        hint: `Point ${spec.dirEnv} at the extracted ${spec.folder}/ folder or its parent, or unset it.`,
+      });
     }
-    return found;
+    return { folder: found, origin: 'env' };
   }
   const cacheDir = resolveCacheDir(options.cacheDir);
   const cached = join(cacheDir, spec.folder);
   // The folder only appears by a rename once extraction finished, so its presence means it is complete.
-  if (await isFile(join(cached, spec.trainFiles[0]!.name))) return cached;
+  if (await isFile(join(cached, spec.trainFiles[0]!.name))) return { folder: cached, origin: 'cache' };
   const url = options.url ?? spec.url;
   if (options.download === false) {
-    throw new Error(
-      `${spec.title} is not in ${cached} and downloading is turned off. ${localCopyHelp(spec)}, or allow the download from ${url}.`,
-    );
+    throw new CifarDataError({
+      dataset: spec.name,
+      code: 'not-found',
+      origin: 'cache',
+      folder: cached,
+      detail: `${spec.title} is not in ${cached} and downloading is turned off.`,
+      hint: `${localCopyHelp(spec)}, or allow the download from ${url}.`,
+    });
   }
   await mkdir(cacheDir, { recursive: true });
   // One download per cache folder at a time: parallel runs (several seeds of one experiment) wait for the
@@ -117,8 +149,8 @@ async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise
     onCompromised: () => {},
   });
   try {
-    if (await isFile(join(cached, spec.trainFiles[0]!.name))) return cached;
-    return await downloadAndExtract(options, spec, cacheDir, url);
+    if (await isFile(join(cached, spec.trainFiles[0]!.name))) return { folder: cached, origin: 'cache' };
+    return { folder: await downloadAndExtract(options, spec, cacheDir, url), origin: 'cache' };
   } finally {
     await release().catch(() => {});
   }
@@ -130,13 +162,13 @@ async function downloadAndExtract(
   cacheDir: string,
   url: string,
 ): Promise<string> {
-  const verify = options.verify ?? true;
   const archive = join(cacheDir, spec.archiveName);
+  const md5 = options.md5 ?? (options.allowUnofficial ? undefined : spec.archiveMd5);
   try {
     await downloadFile({
       url,
       dest: archive,
-      md5: options.md5 ?? (verify ? spec.archiveMd5 : undefined),
+      ...(md5 ? { md5 } : {}),
       bytes: url === spec.url ? spec.archiveBytes : undefined,
       progress: options.progress,
       retries: options.retries,
@@ -146,48 +178,61 @@ async function downloadAndExtract(
   } catch (error) {
     if (!(error instanceof DownloadError)) throw error;
     const cause = error.status === undefined ? ' (offline, or the server cannot be reached?)' : '';
-    throw new Error(
-      `Could not download ${spec.title} from ${url}: ${error.reason}${cause}. ${localCopyHelp(spec)}; or download ${spec.archiveName} yourself and put it at ${archive}, where it is checked and extracted on the next run.`,
-      { cause: error },
-    );
+    throw new CifarDataError({
+      dataset: spec.name,
+      code: 'download-failed',
+      origin: 'cache',
+      folder: join(cacheDir, spec.folder),
+      detail: `Could not download ${spec.title} from ${url}: ${error.reason}${cause}.`,
+      hint: `${localCopyHelp(spec)}; or download ${spec.archiveName} yourself and put it at ${archive}, where it is checked and extracted on the next run.`,
+      cause: error,
+    });
   }
-  const folder = await extractDataset(archive, cacheDir, spec);
+  // Only an archive that is the official one vouches for what it holds: then the extracted files' SHA-256s
+  // go into the folder's manifest, and they are verified from then on.
+  const official = md5 === spec.archiveMd5 || (await md5File(archive)) === spec.archiveMd5;
+  const folder = await extractDataset(archive, cacheDir, spec, { official });
   // The extracted files are what is read from now on; the archive would only double the disk use.
   await rm(archive, { force: true });
   return folder;
 }
 
-/** Splits `split` into (rest, held out) with `size` images chosen at random; both keep the files' order. */
-export function holdOut(
-  split: CifarSplit,
-  size: number,
-  seed: number,
-): { rest: CifarSplit; held: CifarSplit } {
-  if (!Number.isInteger(size) || size <= 0 || size >= split.size) {
-    throw new Error(`validation size must be a whole number between 1 and ${split.size - 1}; got ${size}`);
+/** One sentence per distinct problem, naming the files that have it (with their record counts). */
+function describeProblems(folder: string, files: readonly DataFileCheck[]): string {
+  const byProblem = new Map<string, DataFileCheck[]>();
+  for (const file of files) {
+    if (isOfficial(file.origin)) continue;
+    const problem = file.problem ?? 'is not verified';
+    byProblem.set(problem, [...(byProblem.get(problem) ?? []), file]);
   }
-  const rng = seedrandom.alea(`validation:${seed}`);
-  const order = Int32Array.from({ length: split.size }, (_, i) => i);
-  for (let i = split.size - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
+  return [...byProblem]
+    .map(([problem, group]) => {
+      const names = group.map(
+        (f) => `${join(folder, f.name)} (${f.records.toLocaleString('en-US')} records)`,
+      );
+      return `${names.join(' and ')} ${problem}.`;
+    })
+    .join(' ');
+}
+
+/** What to do about a bad file, by where its folder came from: never "delete it" of the user's own folder. */
+function repairHint(spec: DatasetSpec, found: Found): string {
+  return found.origin === 'cache'
+    ? `Delete ${found.folder} to have loadCifar download and extract the official archive again.`
+    : `Replace it with the file from the official ${spec.archiveName}.`;
+}
+
+function unofficialHint(spec: DatasetSpec, found: Found, files: DataFileCheck[]): string {
+  const parts = [
+    "To use these files anyway, pass allowUnofficial: true (data.files then lists each file's SHA-256 and origin, for your records).",
+  ];
+  if (found.origin === 'cache') parts.push(repairHint(spec, found));
+  else if (files.some((f) => f.origin === 'unverifiable')) {
+    parts.push(
+      `Or let loadCifar fetch the official ${spec.archiveName} into its cache (leave dataDir and ${spec.dirEnv} unset): it is checked against its MD5 and the extracted files are verified from then on.`,
+    );
   }
-  const heldMask = new Uint8Array(split.size);
-  for (let i = 0; i < size; i++) heldMask[order[i]!] = 1;
-  const take = (want: number, count: number): CifarSplit => {
-    const images = new Uint8Array(count * PIXELS);
-    const labels = new Uint8Array(count);
-    let k = 0;
-    for (let i = 0; i < split.size; i++) {
-      if (heldMask[i] !== want) continue;
-      images.set(split.images.subarray(i * PIXELS, (i + 1) * PIXELS), k * PIXELS);
-      labels[k++] = split.labels[i]!;
-    }
-    return { images, labels, size: count };
-  };
-  return { rest: take(0, split.size - size), held: take(1, size) };
+  return parts.join(' ');
 }
 
 /**
@@ -204,16 +249,59 @@ export async function loadCifar(options: LoadCifarOptions): Promise<CifarData> {
   }
   const numClasses = labels === 'coarse' ? spec.classes.coarse! : spec.classes.fine;
   const nameFile = labels === 'coarse' ? spec.nameFiles.coarse! : spec.nameFiles.fine;
-  const source = await findFolder(options, spec);
+  const found = await findFolder(options, spec);
+  const source = found.folder;
+  const withHint = (error: unknown): never => {
+    if (error instanceof CifarDataError && error.code === 'malformed') {
+      throw new CifarDataError({
+        dataset: spec.name,
+        code: 'malformed',
+        origin: found.origin,
+        folder: source,
+        detail: error.detail,
+        hint: repairHint(spec, found),
+      });
+    }
+    throw error;
+  };
   const missing = await missingFiles(source, spec);
-  if (missing.length > 0)
-    throw new Error(`${source} lacks ${missing.join(', ')}: it is not a complete ${spec.folder}/ folder`);
-  const verify = options.verify ?? true;
-  const read = (files: typeof spec.trainFiles) =>
-    readSplit({ dir: source, files, spec, labels, numClasses, verify });
-  const classNames = await readClassNames(join(source, nameFile), numClasses);
-  let train = await read(spec.trainFiles);
-  const test = await read(spec.testFiles);
+  if (missing.length > 0) {
+    withHint(
+      new CifarDataError({
+        dataset: spec.name,
+        code: 'malformed',
+        detail: `${source} lacks ${missing.join(', ')}: it is not a complete ${spec.folder}/ folder.`,
+        hint: '',
+      }),
+    );
+  }
+  const read = (split: 'train' | 'test') =>
+    readSplit({
+      dir: source,
+      files: split === 'train' ? spec.trainFiles : spec.testFiles,
+      split,
+      spec,
+      labels,
+      numClasses,
+    }).catch(withHint);
+  const classNames = await readClassNames(join(source, nameFile), numClasses).catch(withHint);
+  const trainRead = await read('train');
+  const testRead = await read('test');
+  const files = checkFiles(spec, [...trainRead.files, ...testRead.files], await readManifest(source));
+  const official = files.every((f) => isOfficial(f.origin));
+  if (!official && !options.allowUnofficial) {
+    throw new CifarDataError({
+      dataset: spec.name,
+      code: 'unofficial',
+      origin: found.origin,
+      folder: source,
+      files,
+      detail: describeProblems(source, files),
+      hint: unofficialHint(spec, found, files),
+    });
+  }
+  let train = trainRead.split;
+  const test = testRead.split;
   let validation: CifarSplit | undefined;
   if (options.validation) {
     const { rest, held } = holdOut(train, options.validation.size, options.validation.seed);
@@ -229,5 +317,7 @@ export async function loadCifar(options: LoadCifarOptions): Promise<CifarData> {
     test,
     ...(validation ? { validation } : {}),
     source,
+    files,
+    official,
   };
 }

@@ -4,7 +4,7 @@
 //  - 'per-pixel': subtract the mean image (one mean per pixel and channel), as [1] describes; no division.
 // Both work on 0–255 pixel values, as the authors' code does.
 import { CHANNELS, IMAGE_SIZE, PIXELS } from './datasets.js';
-import type { CifarSplit } from './read.js';
+import type { CifarSplit } from './parse.js';
 
 export type NormalizationMode = 'per-channel' | 'per-pixel';
 

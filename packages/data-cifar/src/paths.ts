@@ -9,7 +9,10 @@ export const DATA_DIR_ENV = 'RESNET_DATA_DIR';
  * The cache folder: the option, else `$RESNET_DATA_DIR`, else `$XDG_CACHE_HOME/resnet-js`, else
  * `%LOCALAPPDATA%\resnet-js` on Windows, else `~/.cache/resnet-js`.
  */
-export function resolveCacheDir(option?: string, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveCacheDir(
+  option?: string,
+  env: Record<string, string | undefined> = process.env,
+): string {
   if (option) return option;
   if (env[DATA_DIR_ENV]) return env[DATA_DIR_ENV];
   if (env['XDG_CACHE_HOME']) return join(env['XDG_CACHE_HOME'], 'resnet-js');

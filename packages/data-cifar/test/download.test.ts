@@ -8,11 +8,17 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { downloadFile, loadCifar, resolveCacheDir, writeSyntheticCifar } from '../src/index.js';
+import {
+  downloadFile,
+  loadCifar,
+  MANIFEST_FILE,
+  resolveCacheDir,
+  writeSyntheticCifar,
+} from '../src/index.js';
 import { type LoopbackServer, startServer, tempDir } from './helpers.js';
 
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
-const fast = { progress: false, retryDelayMs: 5, verify: false } as const;
+const fast = { progress: false, retryDelayMs: 5, allowUnofficial: true } as const;
 
 let root: { path: string; remove: () => Promise<void> };
 let server: LoopbackServer;
@@ -76,7 +82,7 @@ describe('download', () => {
     expect(data.source).toBe(join(cacheDir, 'cifar-10-batches-bin'));
     expect([data.train.size, data.test.size, data.numClasses]).toEqual([50, 10, 10]);
     // Same bytes as the folder the archive was made from.
-    const direct = await loadCifar({ dataset: 'cifar10', dataDir: folder10, verify: false });
+    const direct = await loadCifar({ dataset: 'cifar10', dataDir: folder10, allowUnofficial: true });
     expect(Buffer.from(data.train.images).equals(Buffer.from(direct.train.images))).toBe(true);
     expect(Buffer.from(data.test.labels).equals(Buffer.from(direct.test.labels))).toBe(true);
     // Only the extracted folder stays: no archive, no partial file, no temporary folder.
@@ -116,15 +122,25 @@ describe('download', () => {
     expect(await filesUnder(cacheDir)).toEqual([]);
   });
 
-  it('checks a mirror against the official archive checksum unless verify is false', async () => {
+  it('checks a mirror against the official archive checksum unless allowUnofficial, and then vouches for nothing', async () => {
     server.set('/mirror.tar.gz', { kind: 'file', body: archive10 });
     const cacheDir = await freshCache();
     const url = server.url('/mirror.tar.gz');
     await expect(loadCifar({ dataset: 'cifar10', cacheDir, url, progress: false })).rejects.toThrow(
       /c32a1d4ab5d03f1284b67883e8d87530 was expected/,
     );
-    const data = await loadCifar({ dataset: 'cifar10', cacheDir, url, progress: false, verify: false });
+    const data = await loadCifar({
+      dataset: 'cifar10',
+      cacheDir,
+      url,
+      progress: false,
+      allowUnofficial: true,
+    });
     expect(data.train.size).toBe(50);
+    // Not the official archive: its files get no manifest, and are reported for what they are.
+    expect(existsSync(join(cacheDir, 'cifar-10-batches-bin', MANIFEST_FILE))).toBe(false);
+    expect(data.official).toBe(false);
+    expect(new Set(data.files.map((f) => f.origin))).toEqual(new Set(['differs']));
   });
 
   it('rejects a truncated archive by its checksum', async () => {
@@ -298,7 +314,12 @@ describe('download', () => {
     const cacheDir = await freshCache();
     const write = vi.spyOn(process.stderr, 'write');
     try {
-      await loadCifar({ dataset: 'cifar10', cacheDir, url: server.url('/quiet.tar.gz'), verify: false });
+      await loadCifar({
+        dataset: 'cifar10',
+        cacheDir,
+        url: server.url('/quiet.tar.gz'),
+        allowUnofficial: true,
+      });
       expect(write).not.toHaveBeenCalled();
     } finally {
       write.mockRestore();
@@ -378,12 +399,12 @@ describe('where the data is looked for', () => {
     const saved = { ...process.env };
     try {
       process.env['RESNET_CIFAR10_DIR'] = folder10;
-      const fromEnv = await loadCifar({ dataset: 'cifar10', verify: false, download: false });
+      const fromEnv = await loadCifar({ dataset: 'cifar10', allowUnofficial: true, download: false });
       expect(fromEnv.source).toBe(folder10);
       delete process.env['RESNET_CIFAR10_DIR'];
       // RESNET_DATA_DIR is the cache root: a folder holding cifar-10-batches-bin/.
       process.env['RESNET_DATA_DIR'] = join(folder10, '..');
-      const fromCache = await loadCifar({ dataset: 'cifar10', verify: false, download: false });
+      const fromCache = await loadCifar({ dataset: 'cifar10', allowUnofficial: true, download: false });
       expect(fromCache.source).toBe(join(folder10, '..', 'cifar-10-batches-bin'));
     } finally {
       process.env = saved;
@@ -391,7 +412,11 @@ describe('where the data is looked for', () => {
   });
 
   it('accepts the folder that contains the dataset folder as dataDir', async () => {
-    const data = await loadCifar({ dataset: 'cifar10', dataDir: join(folder10, '..'), verify: false });
+    const data = await loadCifar({
+      dataset: 'cifar10',
+      dataDir: join(folder10, '..'),
+      allowUnofficial: true,
+    });
     expect(data.source).toBe(folder10);
     await expect(loadCifar({ dataset: 'cifar10', dataDir: root.path })).rejects.toThrow(/holds neither/);
   });

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATASETS, loadCifar, PIXELS, writeSyntheticCifar } from '../src/index.js';
+import { CifarDataError, DATASETS, loadCifar, PIXELS, writeSyntheticCifar } from '../src/index.js';
 import { readSplit } from '../src/read.js';
 import { tempDir } from './helpers.js';
 
@@ -59,7 +59,7 @@ async function cifar10Folder(name: string): Promise<string> {
 describe('CIFAR-10 binary', () => {
   it('reads labels and planar pixels in file order', async () => {
     const dir = await cifar10Folder('ten');
-    const data = await loadCifar({ dataset: 'cifar10', dataDir: dir, verify: false });
+    const data = await loadCifar({ dataset: 'cifar10', dataDir: dir, allowUnofficial: true });
     expect(data.classNames).toEqual(names10.trim().split('\n'));
     expect(data.numClasses).toBe(10);
     expect(data.train.size).toBe(15);
@@ -87,7 +87,7 @@ describe('CIFAR-10 binary', () => {
     const data = records(3, 0, (i) => [i]);
     data[2 * (PIXELS + 1)] = 10;
     await writeFile(join(dir, 'data_batch_2.bin'), data);
-    await expect(loadCifar({ dataset: 'cifar10', dataDir: dir, verify: false })).rejects.toThrow(
+    await expect(loadCifar({ dataset: 'cifar10', dataDir: dir, allowUnofficial: true })).rejects.toThrow(
       /data_batch_2\.bin: record 2 \(counting from 0\) has fine label 10, outside 0–9/,
     );
   });
@@ -95,46 +95,67 @@ describe('CIFAR-10 binary', () => {
   it('names the file and the cut-short record of a file of the wrong size', async () => {
     const dir = await cifar10Folder('bad-size');
     await writeFile(join(dir, 'test_batch.bin'), records(4, 0, () => [1]).subarray(0, 3 * 3073 + 100));
-    await expect(loadCifar({ dataset: 'cifar10', dataDir: dir, verify: false })).rejects.toThrow(
+    await expect(loadCifar({ dataset: 'cifar10', dataDir: dir, allowUnofficial: true })).rejects.toThrow(
       /test_batch\.bin has 9319 bytes, not a whole number of 3073-byte CIFAR-10 records: record 3 \(counting from 0\) has only 100 bytes/,
     );
   });
 
-  it('checks the official MD5 of known files unless verify is false', async () => {
+  it('refuses files that are not the official ones unless allowUnofficial, naming each and its MD5', async () => {
     const dir = await cifar10Folder('md5');
-    await expect(loadCifar({ dataset: 'cifar10', dataDir: dir })).rejects.toThrow(
+    const refused = loadCifar({ dataset: 'cifar10', dataDir: dir });
+    await expect(refused).rejects.toThrow(
       new RegExp(
-        `data_batch_1\\.bin: MD5 is [0-9a-f]{32}, but the official file's is ${DATASETS.cifar10.trainFiles[0]!.md5}.*verify: false`,
+        `data_batch_1\\.bin \\(3 records\\) is not the official CIFAR-10 file: its MD5 is [0-9a-f]{32}, the official file's is ${DATASETS.cifar10.trainFiles[0]!.md5}.*allowUnofficial: true`,
       ),
     );
-    await expect(loadCifar({ dataset: 'cifar10', dataDir: dir, verify: false })).resolves.toBeTruthy();
+    const error = (await refused.catch((e: unknown) => e)) as CifarDataError;
+    expect(error).toBeInstanceOf(CifarDataError);
+    expect(error.code).toBe('unofficial');
+    expect(error.origin).toBe('dataDir');
+    // The user's own folder: never told to delete it.
+    expect(error.message).not.toMatch(/[Dd]elete/);
+    expect(error.files?.map((f) => f.origin)).toEqual(Array(6).fill('differs'));
+    const data = await loadCifar({ dataset: 'cifar10', dataDir: dir, allowUnofficial: true });
+    expect(data.official).toBe(false);
+    expect(data.files.map((f) => [f.split, f.name, f.records])).toEqual([
+      ['train', 'data_batch_1.bin', 3],
+      ['train', 'data_batch_2.bin', 3],
+      ['train', 'data_batch_3.bin', 3],
+      ['train', 'data_batch_4.bin', 3],
+      ['train', 'data_batch_5.bin', 3],
+      ['test', 'test_batch.bin', 4],
+    ]);
   });
 
-  it('accepts a file whose MD5 matches and skips files without a known MD5', async () => {
-    const dir = await cifar10Folder('md5-match');
+  it('hashes each file it reads (SHA-256 and MD5) in the same pass', async () => {
+    const dir = await cifar10Folder('hashes');
     const spec = DATASETS.cifar10;
     const content = records(3, 0, (i) => [i]);
-    const md5 = createHash('md5').update(content).digest('hex');
     await writeFile(join(dir, 'mine.bin'), content);
-    const files = [{ name: 'mine.bin', md5 }, { name: 'test_batch.bin' }];
-    const split = await readSplit({ dir, files, spec, labels: 'fine', numClasses: 10, verify: true });
-    expect(split.size).toBe(7);
-    const wrong = [{ name: 'mine.bin', md5: md5.replace(/^./, md5[0] === '0' ? '1' : '0') }];
-    await expect(
-      readSplit({ dir, files: wrong, spec, labels: 'fine', numClasses: 10, verify: true }),
-    ).rejects.toThrow(/mine\.bin: MD5 is/);
+    const files = [{ name: 'mine.bin' }, { name: 'test_batch.bin' }];
+    const read = await readSplit({ dir, files, split: 'train', spec, labels: 'fine', numClasses: 10 });
+    expect(read.split.size).toBe(7);
+    expect(read.files[0]).toEqual({
+      split: 'train',
+      name: 'mine.bin',
+      bytes: content.length,
+      records: 3,
+      sha256: createHash('sha256').update(content).digest('hex'),
+      md5: createHash('md5').update(content).digest('hex'),
+    });
+    expect(read.files[1]!.records).toBe(4);
   });
 
   it('refuses a class-name file with the wrong number of names, and a folder missing files', async () => {
     const dir = await cifar10Folder('names');
     await writeFile(join(dir, 'batches.meta.txt'), 'a\nb\n');
-    await expect(loadCifar({ dataset: 'cifar10', dataDir: dir, verify: false })).rejects.toThrow(
+    await expect(loadCifar({ dataset: 'cifar10', dataDir: dir, allowUnofficial: true })).rejects.toThrow(
       /batches\.meta\.txt lists 2 class names; expected 10/,
     );
     const other = await cifar10Folder('missing');
     const { rm } = await import('node:fs/promises');
     await rm(join(other, 'test_batch.bin'));
-    await expect(loadCifar({ dataset: 'cifar10', dataDir: other, verify: false })).rejects.toThrow(
+    await expect(loadCifar({ dataset: 'cifar10', dataDir: other, allowUnofficial: true })).rejects.toThrow(
       /lacks test_batch\.bin/,
     );
   });
@@ -154,12 +175,17 @@ describe('CIFAR-100 binary', () => {
 
   it('reads the fine label by default and the coarse one on request', async () => {
     const dir = await folder('hundred', (i) => [i % 20, (i * 9) % 100]);
-    const fine = await loadCifar({ dataset: 'cifar100', dataDir: dir });
+    const fine = await loadCifar({ dataset: 'cifar100', dataDir: dir, allowUnofficial: true });
     expect(fine.labels).toBe('fine');
     expect(fine.classNames[99]).toBe('fine99');
     expect(Array.from(fine.train.labels)).toEqual(Array.from({ length: 12 }, (_, i) => (i * 9) % 100));
     expect(fine.test.images[4 * PIXELS + 2 * 1024 + 5]).toBe(pixel(54, 2, 5));
-    const coarse = await loadCifar({ dataset: 'cifar100', dataDir: dir, labels: 'coarse' });
+    const coarse = await loadCifar({
+      dataset: 'cifar100',
+      dataDir: dir,
+      labels: 'coarse',
+      allowUnofficial: true,
+    });
     expect(coarse.numClasses).toBe(20);
     expect(coarse.classNames[0]).toBe('coarse0');
     expect(Array.from(coarse.test.labels)).toEqual([10, 11, 12, 13, 14]);
@@ -184,23 +210,23 @@ describe('validation split', () => {
       trainCount: 200,
       testCount: 10,
     });
-    const full = await loadCifar({ dataset: 'cifar10', dataDir: dir, verify: false });
+    const full = await loadCifar({ dataset: 'cifar10', dataDir: dir, allowUnofficial: true });
     const a = await loadCifar({
       dataset: 'cifar10',
       dataDir: dir,
-      verify: false,
+      allowUnofficial: true,
       validation: { size: 20, seed: 1 },
     });
     const b = await loadCifar({
       dataset: 'cifar10',
       dataDir: dir,
-      verify: false,
+      allowUnofficial: true,
       validation: { size: 20, seed: 1 },
     });
     const c = await loadCifar({
       dataset: 'cifar10',
       dataDir: dir,
-      verify: false,
+      allowUnofficial: true,
       validation: { size: 20, seed: 2 },
     });
     expect([a.train.size, a.validation!.size, a.test.size]).toEqual([180, 20, 10]);
@@ -222,7 +248,12 @@ describe('validation split', () => {
     expect(keys(b.validation!)).toEqual(valKeys);
     expect(keys(c.validation!)).not.toEqual(valKeys);
     await expect(
-      loadCifar({ dataset: 'cifar10', dataDir: dir, verify: false, validation: { size: 200, seed: 1 } }),
+      loadCifar({
+        dataset: 'cifar10',
+        dataDir: dir,
+        allowUnofficial: true,
+        validation: { size: 200, seed: 1 },
+      }),
     ).rejects.toThrow(/validation size must be a whole number between 1 and 199/);
   });
 });

@@ -1,7 +1,8 @@
 // `analyze gradients`: the paper's eq. 5 and eq. 8 made visible. For each Table 1 shortcut variant at
 // initialisation, the norm of the loss gradient with respect to every Residual Unit's input, last unit to first.
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { parseList, parsePositiveInt } from './shared.js';
+import { parseList, parsePositiveInt, runsRoot } from './shared.js';
 
 export function analyzeCommand(program: Command): Command {
   const analyze = program
@@ -17,7 +18,7 @@ export function analyzeCommand(program: Command): Command {
     .option('--rows <ids>', 'Table 1 row ids (see `list`); default all', parseList)
     .option('--backend <name>', 'TensorFlow.js backend', 'auto')
     .option('--data-dir <dir>', 'use real CIFAR-10 test images from this folder instead of synthetic ones')
-    .option('--out <dir>', 'where the plot goes', 'runs/analysis')
+    .option('--out <dir>', 'where the plot goes', join(runsRoot(), 'analysis'))
     .option('--seed <n>', 'seed of the weights and the images', parsePositiveInt, 1)
     .option('--json', 'print, per variant, the per-unit norms and the ratio first unit / last unit')
     .action(

@@ -1,7 +1,7 @@
 // `demo` (also what runs with no command): a short, real experiment: Table 2's original and full
 // pre-activation units at ResNet-8, 300 iterations on CIFAR-10 (sized to minutes on 2 CPU cores), then the report.
 import { type Command, Option } from 'commander';
-import { defaultOut } from './shared.js';
+import { ALLOW_UNOFFICIAL_HELP, defaultOut } from './shared.js';
 
 /** Table 2's first and last rows at ResNet-110: the original unit against full pre-activation. */
 export const DEMO_ROWS = ['original-110', 'full-preact-110'];
@@ -13,6 +13,7 @@ export function demoCommand(program: Command): Command {
       "the default: Table 2's original vs full pre-activation unit, reduced to minutes on CIFAR-10",
     )
     .option('--data-dir <dir>', 'a local copy of cifar-10-batches-bin (or set RESNET_CIFAR10_DIR)')
+    .option('--allow-unofficial-data', ALLOW_UNOFFICIAL_HELP)
     .addOption(
       new Option('--backend <name>', 'TensorFlow.js backend')
         .choices(['auto', 'tensorflow', 'wasm', 'cpu'])
@@ -20,7 +21,12 @@ export function demoCommand(program: Command): Command {
     )
     .option('--out <dir>', 'where runs and the report go', defaultOut('demo'))
     .action(
-      async (options: { dataDir?: string; backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; out: string }) => {
+      async (options: {
+        dataDir?: string;
+        allowUnofficialData?: boolean;
+        backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+        out: string;
+      }) => {
         const started = Date.now();
         const { runTable } = await import('../runner.js');
         const outcome = await runTable({
@@ -31,6 +37,7 @@ export function demoCommand(program: Command): Command {
           out: options.out,
           handleSignals: true,
           ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+          ...(options.allowUnofficialData ? { allowUnofficialData: true } : {}),
         });
         console.log(`\nreport: ${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
         console.log(`demo took ${((Date.now() - started) / 60_000).toFixed(1)} min`);

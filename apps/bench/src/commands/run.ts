@@ -2,7 +2,15 @@
 import { type Command, Option } from 'commander';
 import type { DataChoice } from '../runner.js';
 import type { ScaleName } from '../scales.js';
-import { defaultOut, parseInteger, parseList, parsePositiveInt, parseTable, RUNS_ROOT } from './shared.js';
+import {
+  ALLOW_UNOFFICIAL_HELP,
+  defaultOut,
+  parseInteger,
+  parseList,
+  parsePositiveInt,
+  parseTable,
+  RUNS_ROOT,
+} from './shared.js';
 
 export interface RunOptions {
   table: number;
@@ -12,6 +20,7 @@ export interface RunOptions {
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   dataset?: DataChoice;
   dataDir?: string;
+  allowUnofficialData?: boolean;
   out?: string;
   seed: number;
 }
@@ -43,6 +52,7 @@ export function runCommand(program: Command): Command {
       '--data-dir <dir>',
       'a local copy of the extracted CIFAR folder (or set RESNET_CIFAR10_DIR / RESNET_CIFAR100_DIR)',
     )
+    .option('--allow-unofficial-data', ALLOW_UNOFFICIAL_HELP)
     .option('--out <dir>', `where runs and reports go (default: ${RUNS_ROOT}/<scale>)`)
     .option('--seed <n>', 'run k of a row uses seed + k − 1', parseInteger, 1)
     .action(async (options: RunOptions) => {
@@ -60,6 +70,7 @@ export function runCommand(program: Command): Command {
         ...(options.runs ? { runs: options.runs } : {}),
         ...(options.dataset ? { dataset: options.dataset } : {}),
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+        ...(options.allowUnofficialData ? { allowUnofficialData: true } : {}),
       });
       console.log(`\n${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
       // 130: the conventional exit status of a process stopped by SIGINT; the runs stay resumable.

@@ -1,13 +1,23 @@
 // Option parsers and defaults shared by the commands.
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { callerDir } from '../cli-args.js';
 
-/** Runs go to `runs/<scale>/` under the current folder unless `--out` says otherwise. */
+/** Runs go to `runs/<scale>/` under the folder the command was run from unless `--out` says otherwise. */
 export const RUNS_ROOT = 'runs';
 
-export function defaultOut(scale: string): string {
-  return join(RUNS_ROOT, scale);
+/** `runs/` under the folder the command was run from (not apps/bench/, where pnpm runs the script). */
+export function runsRoot(): string {
+  return join(callerDir(), RUNS_ROOT);
 }
+
+export function defaultOut(scale: string): string {
+  return join(runsRoot(), scale);
+}
+
+/** The flag that lets a run train on data files that are not the official ones. */
+export const ALLOW_UNOFFICIAL_HELP =
+  "train on data files that differ from the official ones or cannot be verified (each is recorded in the run's config.json, and the report says so)";
 
 export function parsePositiveInt(value: string): number {
   const n = Number(value);
