@@ -53,7 +53,9 @@ describe('resolveAutoBackend', () => {
     const active = tf.getBackend();
     const pick = await resolveAutoBackend();
     // A software WebGPU adapter is usable but never auto's pick.
-    expect(pick).toEqual(statuses.find((status) => status.usable && (status.name !== 'webgpu' || status.gpu)));
+    expect(pick).toEqual(
+      statuses.find((status) => status.usable && (status.name !== 'webgpu' || status.gpu)),
+    );
     expect(tf.getBackend()).toBe(active);
   });
 
