@@ -30,4 +30,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
 }
 
 const code = await main();
+// WebGPU's device and Dawn's instance are released before exiting (listBackends and 'auto' probe the adapter
+// even when another backend runs); a no-op when WebGPU was never used.
+const { disposeWebgpu } = await import('@resnet/backend');
+await disposeWebgpu();
 process.exit(code);

@@ -1,7 +1,8 @@
 // `demo` (also what runs with no command): a short, real experiment: Table 2's original and full
 // pre-activation units at ResNet-8, 300 iterations on CIFAR-10 (sized to minutes on 2 CPU cores), then the report.
+import type { BackendChoice } from '@resnet/backend';
 import { type Command, Option } from 'commander';
-import { defaultOut } from './shared.js';
+import { backendChoices, defaultOut } from './shared.js';
 
 /** Table 2's first and last rows at ResNet-110: the original unit against full pre-activation. */
 export const DEMO_ROWS = ['original-110', 'full-preact-110'];
@@ -14,27 +15,23 @@ export function demoCommand(program: Command): Command {
     )
     .option('--data-dir <dir>', 'a local copy of cifar-10-batches-bin (or set RESNET_CIFAR10_DIR)')
     .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend')
-        .choices(['auto', 'tensorflow', 'wasm', 'cpu'])
-        .default('auto'),
+      new Option('--backend <name>', 'TensorFlow.js backend').choices(backendChoices).default('auto'),
     )
     .option('--out <dir>', 'where runs and the report go', defaultOut('demo'))
-    .action(
-      async (options: { dataDir?: string; backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; out: string }) => {
-        const started = Date.now();
-        const { runTable } = await import('../runner.js');
-        const outcome = await runTable({
-          table: 2,
-          rows: DEMO_ROWS,
-          scale: 'demo',
-          backend: options.backend,
-          out: options.out,
-          handleSignals: true,
-          ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-        });
-        console.log(`\nreport: ${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
-        console.log(`demo took ${((Date.now() - started) / 60_000).toFixed(1)} min`);
-        if (outcome.status === 'interrupted') process.exitCode = 130;
-      },
-    );
+    .action(async (options: { dataDir?: string; backend: BackendChoice; out: string }) => {
+      const started = Date.now();
+      const { runTable } = await import('../runner.js');
+      const outcome = await runTable({
+        table: 2,
+        rows: DEMO_ROWS,
+        scale: 'demo',
+        backend: options.backend,
+        out: options.out,
+        handleSignals: true,
+        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      });
+      console.log(`\nreport: ${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
+      console.log(`demo took ${((Date.now() - started) / 60_000).toFixed(1)} min`);
+      if (outcome.status === 'interrupted') process.exitCode = 130;
+    });
 }

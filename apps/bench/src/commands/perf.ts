@@ -18,7 +18,7 @@ import { MomentumSgd } from '@resnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parseList, parsePositiveInt } from './shared.js';
+import { backendChoices, parseList, parsePositiveInt } from './shared.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -374,9 +374,8 @@ function formatTable(results: PerfResult[]): string {
 }
 
 function parseBackend(value: string): BackendChoice {
-  const choices = ['auto', 'tensorflow', 'wasm', 'cpu'];
-  if (!choices.includes(value))
-    throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got '${value}'`);
+  if (!(backendChoices as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${backendChoices.join(', ')}, got '${value}'`);
   return value as BackendChoice;
 }
 
@@ -408,9 +407,7 @@ export function perfCommand(program: Command): Command {
     )
     .option('--batch <n>', 'mini-batch size', parsePositiveInt, 128)
     .addOption(
-      new Option('--backend <name>', 'auto | tensorflow | wasm | cpu')
-        .default('auto')
-        .argParser(parseBackend),
+      new Option('--backend <name>', backendChoices.join(' | ')).default('auto').argParser(parseBackend),
     )
     .option('--steps <n>', 'timed steps per measurement (the median is reported)', parsePositiveInt, 5)
     .option('--warmup <n>', 'untimed steps before timing', parsePositiveInt, 2)

@@ -1,15 +1,24 @@
 // `run --table N`: trains the rows of a table at a scale and writes the table's report.
+import type { BackendChoice } from '@resnet/backend';
 import { type Command, Option } from 'commander';
 import type { DataChoice } from '../runner.js';
 import type { ScaleName } from '../scales.js';
-import { defaultOut, parseInteger, parseList, parsePositiveInt, parseTable, RUNS_ROOT } from './shared.js';
+import {
+  backendChoices,
+  defaultOut,
+  parseInteger,
+  parseList,
+  parsePositiveInt,
+  parseTable,
+  RUNS_ROOT,
+} from './shared.js';
 
 export interface RunOptions {
   table: number;
   rows?: string[];
   scale: ScaleName;
   runs?: number;
-  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend: BackendChoice;
   dataset?: DataChoice;
   dataDir?: string;
   out?: string;
@@ -29,9 +38,7 @@ export function runCommand(program: Command): Command {
     )
     .option('--runs <n>', 'runs per row (default: 5 at paper scale, 1 otherwise)', parsePositiveInt)
     .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend')
-        .choices(['auto', 'tensorflow', 'wasm', 'cpu'])
-        .default('auto'),
+      new Option('--backend <name>', 'TensorFlow.js backend').choices(backendChoices).default('auto'),
     )
     .addOption(
       new Option(

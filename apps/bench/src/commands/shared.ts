@@ -1,9 +1,13 @@
 // Option parsers and defaults shared by the commands.
 import { join } from 'node:path';
+import type { BackendChoice } from '@resnet/backend';
 import { InvalidArgumentError } from 'commander';
 
 /** Runs go to `runs/<scale>/` under the current folder unless `--out` says otherwise. */
 export const RUNS_ROOT = 'runs';
+
+/** The values every command's --backend takes (initBackend's choices). */
+export const backendChoices = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] satisfies BackendChoice[];
 
 export function defaultOut(scale: string): string {
   return join(RUNS_ROOT, scale);
