@@ -27,7 +27,9 @@ export interface InitBackendOptions {
    * The faster kernels of `./fast` on the wasm and cpu backends (closed-form batch-normalisation gradient,
    * threaded wasm, copy-free clones), which compute the same values as tfjs's own. Default: on, with their
    * defaults; `false` keeps stock TensorFlow.js. Ignored on the tensorflow backends, whose native kernels
-   * are already fused, and on webgpu, which runs tfjs-backend-webgpu's own kernels.
+   * are already fused. On webgpu only the closed-form batch-normalisation gradient applies (written with
+   * tfjs ops, so it runs tfjs-backend-webgpu's shaders: a ResNet-20 training step dispatches 1,592 kernels
+   * with it, 2,162 without).
    */
   fast?: FastKernelsOptions | false;
 }
@@ -163,7 +165,7 @@ async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo>
   const adapter = await loadBackendPackage(spec);
   // Before setBackend: the wasm thread count can only be chosen before the wasm backend starts.
   const fast =
-    options.fast === false || spec.name === 'tensorflow' || spec.name === 'webgpu'
+    options.fast === false || spec.name === 'tensorflow'
       ? undefined
       : registerFastKernels(spec.name, options.fast ?? {});
   if (tf.findBackendFactory(spec.name) == null) {
