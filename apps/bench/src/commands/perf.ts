@@ -39,6 +39,8 @@ export interface PerfOptions {
   vsPytorch: boolean;
   /** Python interpreters to try, in order; the first that imports torch runs the reference. */
   python: string[];
+  /** The torch device of the PyTorch reference (default cpu; cuda for a GPU, e.g. against webgpu). */
+  pytorchDevice?: string;
   /** Also time each kernel of one training step (tf.profile). */
   profile?: boolean;
   /**
@@ -208,6 +210,8 @@ async function runPytorch(
     String(options.steps),
     '--warmup',
     String(options.warmup),
+    '--device',
+    options.pytorchDevice ?? 'cpu',
   ];
   const failures: string[] = [];
   for (const python of options.python) {
@@ -428,6 +432,7 @@ export function perfCommand(program: Command): Command {
       'python3',
       '/usr/bin/python3',
     ])
+    .option('--pytorch-device <device>', 'torch device of the PyTorch reference: cpu, cuda, cuda:1, …', 'cpu')
     .option(
       '--profile',
       'also time each kernel of one training step (tf.profile) and print the slowest',
