@@ -47,6 +47,14 @@ if (existsSync(target)) {
     );
   }
 }
+// esbuild does not type-check: check.ts (which no workspace package's typecheck covers) is checked here.
+execFileSync(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'scripts/gpu-check')],
+  {
+    stdio: 'inherit',
+  },
+);
 const { build } = await import('esbuild');
 rmSync(staging, { recursive: true, force: true });
 mkdirSync(join(staging, 'app/assets'), { recursive: true });
