@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { probeWebgpu, type WebgpuAdapter, webgpuPackages } from './webgpu/index.js';
+import { type WebgpuAdapter, webgpuPackages } from './webgpu/index.js';
+import { probeWebgpuInChild } from './webgpu/probe-node.js';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
@@ -217,15 +218,15 @@ export function webgpuInstallHelp(): string {
 }
 
 /**
- * The webgpu backend's status: its package installed, and (by requesting an adapter, which loads Dawn in
- * Node.js) whether a GPU is there. `gpu` is false on a software adapter, which `auto` never takes.
+ * The webgpu backend's status: its package installed, and (by asking Dawn for an adapter in a child process)
+ * whether a GPU is there. `gpu` is false on a software adapter, which `auto` never takes.
  */
 async function webgpuStatusOf(spec: BackendSpec): Promise<BackendStatus> {
   const base = { name: spec.name, package: spec.package, gpu: spec.gpu };
   if (packageDirectory(spec.package) === undefined) {
     return { ...base, installed: false, usable: false, detail: `not installed (${webgpuInstallHelp()})` };
   }
-  const probe = await probeWebgpu();
+  const probe = probeWebgpuInChild(resolvePackage('webgpu'));
   if (!probe.ok) {
     return { ...base, installed: probe.missing !== 'package', usable: false, detail: probe.reason };
   }
@@ -246,7 +247,7 @@ async function webgpuStatusOf(spec: BackendSpec): Promise<BackendStatus> {
 
 /**
  * Every backend this package knows, whether it is installed and usable here, and why. Loads none of them; for
- * webgpu it requests an adapter (in Node.js that loads Dawn: call disposeWebgpu before exiting).
+ * webgpu a child process asks Dawn for the adapter (once per process; about half a second).
  */
 export async function listBackends(): Promise<BackendStatus[]> {
   return Promise.all(

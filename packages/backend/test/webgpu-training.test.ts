@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeWebgpu, initBackend } from '../src/index.js';
+import { disposeWebgpu, initBackend, listBackends, probeWebgpu } from '../src/index.js';
 import { randomValues, relativeError } from './helpers.js';
 import { adapterName, requireAdapter, webgpuReady } from './webgpu-setup.js';
 
@@ -93,6 +93,16 @@ async function stepOn(
 }
 
 describe.runIf(webgpuReady)(`training on webgpu (${adapterName})`, () => {
+  it('lists the adapter it trains on: listBackends (a child process asks Dawn) agrees with initBackend', async () => {
+    const listed = (await listBackends()).find((status) => status.name === 'webgpu')!;
+    const probed = await probeWebgpu();
+    const info = await initBackend({ backend: 'webgpu' });
+    expect(listed.usable).toBe(true);
+    expect(probed.ok && listed.adapter).toEqual(probed.ok ? probed.adapter : undefined);
+    expect(info.adapter).toEqual(listed.adapter);
+    expect(listed.gpu).toBe(!listed.adapter!.software);
+  });
+
   it('gives the same loss and gradients on webgpu as on cpu, and leaks no tensors', async () => {
     const expected = await stepOn('cpu');
     const before = tf.memory().numTensors;

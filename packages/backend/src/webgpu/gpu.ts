@@ -91,7 +91,7 @@ function navigatorGpu(): GpuLike | undefined {
 }
 
 /** Dawn's flags: Vulkan on Linux (the driver Dawn's Linux build is tested with); the platform's own elsewhere. */
-function dawnFlags(): string[] {
+export function dawnFlags(): string[] {
   const platform = (globalThis as { process?: { platform?: string } }).process?.platform;
   return platform === 'linux' ? ['backend=vulkan'] : [];
 }
@@ -152,8 +152,15 @@ export async function getGpu(): Promise<GpuState | { error: WebgpuProbe & { ok: 
 /** Software adapters by name, for drivers that do not set isFallbackAdapter. */
 const softwareNames = /llvmpipe|lavapipe|swiftshader|softpipe|software/i;
 
+/** Why Dawn gives no adapter, and what to install. */
+export const noAdapterReason =
+  'Dawn found no WebGPU adapter: no Vulkan driver with what Dawn requires (install the GPU vendor’s Vulkan driver; for a software one, Mesa >= 25: apt-get install -t bookworm-backports mesa-vulkan-drivers on Debian 12)';
+
 /** What `adapter` is, in the form `backends` prints. */
-export function describeAdapter(adapter: AdapterLike, runtime: 'node' | 'browser'): WebgpuAdapter {
+export function describeAdapter(
+  adapter: Pick<AdapterLike, 'info' | 'isFallbackAdapter' | 'limits' | 'features'>,
+  runtime: 'node' | 'browser',
+): WebgpuAdapter {
   const info = adapter.info ?? {};
   const text = (value: string | undefined) => value ?? '';
   const names = [info.vendor, info.architecture, info.device, info.description].map(text).join(' ');
@@ -186,10 +193,7 @@ export async function requestAdapter(): Promise<
     return {
       ok: false,
       missing: 'adapter',
-      reason:
-        gpu.runtime === 'node'
-          ? 'Dawn found no WebGPU adapter: no Vulkan driver with what Dawn requires (install the GPU vendor’s Vulkan driver; for a software one, Mesa >= 25: apt-get install -t bookworm-backports mesa-vulkan-drivers on Debian 12)'
-          : 'the browser offers no WebGPU adapter',
+      reason: gpu.runtime === 'node' ? noAdapterReason : 'the browser offers no WebGPU adapter',
     };
   }
   return { adapter, runtime: gpu.runtime };
