@@ -117,6 +117,17 @@ describe.runIf(webgpuReady)(`training on webgpu (${adapterName})`, () => {
     }
   });
 
+  it('refuses dataSync in Node.js with a message that names await data(), which works', async () => {
+    await tf.setBackend('webgpu');
+    // Large enough for tfjs to run it on the GPU (it computes tiny tensors on the CPU).
+    const y = tf.add(tf.tensor1d(new Float32Array(4096).fill(1)), 1);
+    expect(() => y.dataSync()).toThrow(
+      /cannot read a tensor of the 'webgpu' backend.*await tensor\.data\(\)/,
+    );
+    expect((await y.data()).every((value) => value === 2)).toBe(true);
+    y.dispose();
+  });
+
   it('trains: SGD with momentum lowers the loss on a fixed batch, tf.memory().numTensors flat', async () => {
     await tf.setBackend('webgpu');
     const optimizer = tf.train.momentum(0.05, 0.9);

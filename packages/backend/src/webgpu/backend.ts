@@ -1,7 +1,8 @@
 // Registers TensorFlow.js's 'webgpu' backend on the GPU of ./gpu.ts, and takes it down again. The factory is
 // ours rather than the one tfjs-backend-webgpu registers as it loads: that one is only registered when
 // navigator.gpu exists at import time (in Node.js it does not, until Dawn is loaded), and only once per process,
-// so a backend disposed by disposeWebgpu could never start again.
+// so a backend disposed by disposeWebgpu could never start again. Its backend is tfjs's, except that a synchronous
+// read in Node.js (which tfjs does through an OffscreenCanvas) fails with a message that says what to do.
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type AdapterLike,
@@ -18,6 +19,12 @@ interface WebgpuBackendLike {
 
 let adapterInUse: WebgpuAdapter | undefined;
 
+/** What a synchronous read on webgpu in Node.js says, in place of tfjs's `OffscreenCanvas is not defined`. */
+export const syncReadMessage =
+  "@resnet/backend: dataSync()/arraySync() cannot read a tensor of the 'webgpu' backend in Node.js (tfjs reads " +
+  'GPU buffers synchronously through an OffscreenCanvas, which Node.js has not): read it with `await tensor.data()` ' +
+  '(or `await tensor.array()`) instead';
+
 /**
  * Makes sure tfjs's 'webgpu' backend factory is registered on this process's GPU and returns the adapter it will
  * run on. Throws, saying what is missing, when there is no GPU object or no adapter.
@@ -27,6 +34,19 @@ export async function loadWebgpuBackend(): Promise<WebgpuAdapter> {
   if (!('adapter' in found))
     throw new Error(`@resnet/backend: the 'webgpu' backend is not usable: ${found.reason}`);
   const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+  /** tfjs's backend, with a synchronous read that fails saying what to do instead. */
+  class Backend extends WebGPUBackend {
+    override readSync(dataId: object): ReturnType<InstanceType<typeof WebGPUBackend>['readSync']> {
+      try {
+        return super.readSync(dataId);
+      } catch (error) {
+        if (error instanceof ReferenceError && error.message.includes('OffscreenCanvas')) {
+          throw new Error(syncReadMessage);
+        }
+        throw error;
+      }
+    }
+  }
   const adapter = found.adapter;
   adapterInUse = describeAdapter(adapter, found.runtime);
   if (tf.engine().registry['webgpu'] !== undefined) return adapterInUse;
@@ -50,7 +70,7 @@ export async function loadWebgpuBackend(): Promise<WebgpuAdapter> {
           maxComputeInvocationsPerWorkgroup: limits['maxComputeInvocationsPerWorkgroup'],
         },
       });
-      return new WebGPUBackend(
+      return new Backend(
         device as ConstructorParameters<typeof WebGPUBackend>[0],
         (adapter as AdapterLike & { info: unknown }).info as ConstructorParameters<typeof WebGPUBackend>[1],
       );
