@@ -8,8 +8,10 @@ at the first unit of stages 2 and 3 where the first BN-ReLU is shared and a 1x1 
 pre-activated input; the first unit of stage 1 also shares its BN-ReLU (the activation right after conv1);
 after the last addition BN-ReLU, global average pooling and a fully connected layer. Depth = 6n + 2.
 Training step: forward, cross-entropy, backward, SGD momentum 0.9, weight decay 1e-4, lr 0.1.
+--device cuda runs it on the GPU (the GPU check compares it with the webgpu backend on the same GPU); each
+timed step then ends with torch.cuda.synchronize(), so that it measures the work and not its queueing.
 
-Prints one JSON object on stdout: {"torch": version, "threads": n, "results": [...]}.
+Prints one JSON object on stdout: {"torch": version, "threads": n, "device": name, "results": [...]}.
 """
 import argparse
 import json
@@ -86,23 +88,28 @@ class PreActResNet(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
-def median_seconds(step, warmup, steps):
-    for _ in range(warmup):
+def median_seconds(step, warmup, steps, device):
+    def synchronized_step():
         step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    for _ in range(warmup):
+        synchronized_step()
     times = []
     for _ in range(steps):
         start = time.perf_counter()
-        step()
+        synchronized_step()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
-def measure(depth, batch, warmup, steps, num_classes):
+def measure(depth, batch, warmup, steps, num_classes, device):
     torch.manual_seed(0)
-    model = PreActResNet(depth, num_classes)
+    model = PreActResNet(depth, num_classes).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    images = torch.randn(batch, 3, 32, 32)
-    labels = torch.randint(0, num_classes, (batch,))
+    images = torch.randn(batch, 3, 32, 32).to(device)
+    labels = torch.randint(0, num_classes, (batch,)).to(device)
 
     def train_step():
         optimizer.zero_grad(set_to_none=True)
@@ -111,14 +118,14 @@ def measure(depth, batch, warmup, steps, num_classes):
         optimizer.step()
 
     model.train()
-    train_seconds = median_seconds(train_step, warmup, steps)
+    train_seconds = median_seconds(train_step, warmup, steps, device)
 
     def inference_step():
         with torch.no_grad():
             model(images)
 
     model.eval()
-    inference_seconds = median_seconds(inference_step, warmup, steps)
+    inference_seconds = median_seconds(inference_step, warmup, steps, device)
     return {
         "model": f"preact-resnet{depth}",
         "depth": depth,
@@ -138,12 +145,29 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:1, …")
     args = parser.parse_args()
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as error:
+        print(json.dumps({"error": f"--device {args.device!r} is not a torch device: {error}"}))
+        sys.exit(2)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print(json.dumps({"error": f"--device {args.device}: this PyTorch ({torch.__version__}) sees no CUDA GPU"}))
+        sys.exit(4)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    if device.type == "cuda":
+        # cuDNN picks its fastest convolution algorithms for these fixed shapes during the warm-up steps.
+        torch.backends.cudnn.benchmark = True
     depths = [int(d) for d in args.depths.split(",") if d]
-    results = [measure(d, args.batch, args.warmup, args.steps, args.classes) for d in depths]
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "results": results}))
+    results = [measure(d, args.batch, args.warmup, args.steps, args.classes, device) for d in depths]
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    print(
+        json.dumps(
+            {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": name, "results": results}
+        )
+    )
 
 
 if __name__ == "__main__":

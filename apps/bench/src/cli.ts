@@ -49,4 +49,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
 }
 
 const code = await main();
+// WebGPU's device and Dawn's instance are released before exiting (listBackends and 'auto' probe the adapter
+// even when another backend runs). navigator.gpu exists only once @resnet/backend loaded Dawn, so commands that
+// never loaded TensorFlow.js (list, --help) do not load it here.
+if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== undefined) {
+  const { disposeWebgpu } = await import('@resnet/backend');
+  await disposeWebgpu();
+}
 process.exit(code);

@@ -133,7 +133,7 @@ describe('perf', () => {
       /positive integer/,
     );
     await expect(program.parseAsync(['perf', '--backend', 'gpu'], { from: 'user' })).rejects.toThrow(
-      /auto, tensorflow, wasm, cpu/,
+      /auto, tensorflow, webgpu, wasm, cpu/,
     );
     await expect(program.parseAsync(['perf', '--models', 'resnet7x'], { from: 'user' })).rejects.toThrow(
       /unknown preset/,

@@ -4,8 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { type WebgpuAdapter, webgpuPackages } from './webgpu/index.js';
+import { probeWebgpuInChild } from './webgpu/probe-node.js';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
 
 /** One backend this package can initialise: the TensorFlow.js backend name and the npm package behind it. */
@@ -27,6 +29,12 @@ export const backendSpecs: readonly BackendSpec[] = [
     package: '@tensorflow/tfjs-node-gpu',
     gpu: true,
     where: 'Linux x86-64 + NVIDIA GPU, CUDA 11.2 + cuDNN 8.1 (libtensorflow 2.9.1)',
+  },
+  {
+    name: 'webgpu',
+    package: '@tensorflow/tfjs-backend-webgpu',
+    gpu: true,
+    where: "any GPU with Vulkan, Metal or D3D12 (Node.js: Dawn's webgpu package; browsers: their WebGPU)",
   },
   {
     name: 'tensorflow',
@@ -54,6 +62,8 @@ export interface BackendStatus {
   gpu: boolean;
   /** Why it is or is not usable, in words. */
   detail: string;
+  /** webgpu only: the adapter it would run on (absent when there is none). */
+  adapter?: WebgpuAdapter;
 }
 
 const ownRequire = createRequire(import.meta.url);
@@ -207,15 +217,54 @@ function statusOf(spec: BackendSpec): BackendStatus {
   };
 }
 
-/** Every backend this package knows, whether it is installed and usable here, and why. Loads none of them. */
+/** The install line of the webgpu backend, for error messages and `detail`. */
+export function webgpuInstallHelp(): string {
+  return `pnpm add ${webgpuPackages.backend} ${webgpuPackages.dawn} (webgpu: Dawn's Node.js bindings, needed in Node.js only)`;
+}
+
+/**
+ * The webgpu backend's status: its package installed, and (by asking Dawn for an adapter in a child process)
+ * whether a GPU is there. `gpu` is false on a software adapter, which `auto` never takes.
+ */
+async function webgpuStatusOf(spec: BackendSpec): Promise<BackendStatus> {
+  const base = { name: spec.name, package: spec.package, gpu: spec.gpu };
+  if (packageDirectory(spec.package) === undefined) {
+    return { ...base, installed: false, usable: false, detail: `not installed (${webgpuInstallHelp()})` };
+  }
+  const probe = probeWebgpuInChild(resolvePackage('webgpu'));
+  if (!probe.ok) {
+    return { ...base, installed: probe.missing !== 'package', usable: false, detail: probe.reason };
+  }
+  const { adapter } = probe;
+  const name = adapter.description || [adapter.vendor, adapter.architecture, adapter.device].join(' ');
+  if (adapter.software) {
+    return {
+      ...base,
+      gpu: false,
+      installed: true,
+      usable: true,
+      adapter,
+      detail: `software adapter (${name}): never chosen by auto, used when asked for (backend: 'webgpu')`,
+    };
+  }
+  return { ...base, installed: true, usable: true, adapter, detail: `adapter: ${name}` };
+}
+
+/**
+ * Every backend this package knows, whether it is installed and usable here, and why. Loads none of them; for
+ * webgpu a child process asks Dawn for the adapter (once per process; about half a second).
+ */
 export async function listBackends(): Promise<BackendStatus[]> {
-  return backendSpecs.map(statusOf);
+  return Promise.all(
+    backendSpecs.map((spec) => (spec.name === 'webgpu' ? webgpuStatusOf(spec) : statusOf(spec))),
+  );
 }
 
 /** Which backend `initBackend({ backend: 'auto' })` would initialise, without initialising it. */
 export async function resolveAutoBackend(): Promise<BackendStatus> {
   const statuses = await listBackends();
-  const pick = statuses.find((status) => status.usable);
+  // A software WebGPU adapter is slower than the CPU backends: auto takes webgpu on a hardware adapter only.
+  const pick = statuses.find((status) => status.usable && (status.name !== 'webgpu' || status.gpu));
   if (pick === undefined) {
     throw new Error(
       '@resnet/backend: no TensorFlow.js backend is usable; install @tensorflow/tfjs-backend-wasm (npm install @tensorflow/tfjs-backend-wasm)',

@@ -23,3 +23,9 @@ export {
 export { type BackendInfo, type InitBackendOptions, initBackend } from './init.js';
 export { configureNativeKernels } from './native/index.js';
 export { registerWasmTrainingKernels, wasmTrainingKernels } from './wasm/register.js';
+export {
+  disposeWebgpu,
+  probeWebgpu,
+  type WebgpuAdapter,
+  type WebgpuProbe,
+} from './webgpu/index.js';

@@ -13,9 +13,11 @@ import {
   resolveAutoBackend,
   resolvePackage,
   tensorflowInstallHelp,
+  webgpuInstallHelp,
 } from './backends.js';
 import { type FastKernelsInfo, type FastKernelsOptions, registerFastKernels } from './fast/index.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
+import { loadWebgpuBackend, type WebgpuAdapter } from './webgpu/index.js';
 
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions {
@@ -25,7 +27,9 @@ export interface InitBackendOptions {
    * The faster kernels of `./fast` on the wasm and cpu backends (closed-form batch-normalisation gradient,
    * threaded wasm, copy-free clones), which compute the same values as tfjs's own. Default: on, with their
    * defaults; `false` keeps stock TensorFlow.js. Ignored on the tensorflow backends, whose native kernels
-   * are already fused.
+   * are already fused. On webgpu only the closed-form batch-normalisation gradient applies (written with
+   * tfjs ops, so it runs tfjs-backend-webgpu's shaders: a ResNet-20 training step dispatches 1,592 kernels
+   * with it, 2,162 without).
    */
   fast?: FastKernelsOptions | false;
 }
@@ -49,9 +53,11 @@ export interface BackendInfo {
   threads?: number;
   /** The faster kernels in effect (see `InitBackendOptions.fast`); absent when they are off. */
   fast?: FastKernelsInfo;
+  /** webgpu only: the adapter it runs on. */
+  adapter?: WebgpuAdapter;
 }
 
-const choices: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const choices: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /** The spec to load for an explicit (non-'auto') choice, or an error saying how to install it. */
 function pickExplicit(name: BackendName, statuses: BackendStatus[]): BackendStatus {
@@ -73,11 +79,18 @@ function pickExplicit(name: BackendName, statuses: BackendStatus[]): BackendStat
     );
   }
   const status = candidates[0]!;
+  if (name === 'webgpu') {
+    throw new Error(
+      `@resnet/backend: the 'webgpu' backend is not available here: ${status.detail}\n` +
+        `To use it: ${webgpuInstallHelp()}, and a GPU driver with Vulkan (Linux), Metal (macOS) or D3D12 (Windows).\n` +
+        `Or use the embedded backend, which needs no install: initBackend({ backend: 'wasm' }).`,
+    );
+  }
   throw new Error(`@resnet/backend: the '${name}' backend is not usable: ${status.detail}`);
 }
 
-/** Loads a backend's package, which registers the backend with TensorFlow.js. */
-async function loadBackendPackage(spec: BackendSpec): Promise<void> {
+/** Loads a backend's package, which registers the backend with TensorFlow.js; webgpu says its adapter. */
+async function loadBackendPackage(spec: BackendSpec): Promise<WebgpuAdapter | undefined> {
   if (spec.name === 'tensorflow') {
     // TensorFlow otherwise reserves nearly all GPU memory at start; growth lets other processes share the GPU.
     // It must be set before the native addon loads, and a user's own setting wins.
@@ -88,15 +101,17 @@ async function loadBackendPackage(spec: BackendSpec): Promise<void> {
     if (resolved === undefined) throw new Error(`@resnet/backend: ${spec.package} is not installed`);
     // tfjs-node is CommonJS and registers the 'tensorflow' backend as it loads.
     createRequire(resolved)(resolved);
-    return;
+    return undefined;
   }
+  if (spec.name === 'webgpu') return loadWebgpuBackend();
   if (spec.name === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');
     // After the import: importing tfjs-backend-wasm registers its own kernels over any registered before.
     registerWasmTrainingKernels();
-    return;
+    return undefined;
   }
   await import('@tensorflow/tfjs-backend-cpu');
+  return undefined;
 }
 
 /**
@@ -126,7 +141,8 @@ let queue: Promise<unknown> = Promise.resolve();
 
 /**
  * Initialises TensorFlow.js on the requested backend and says what was chosen. 'auto' takes, in order:
- * @tensorflow/tfjs-node-gpu if installed and a GPU is visible, @tensorflow/tfjs-node if installed, wasm
+ * @tensorflow/tfjs-node-gpu if installed and a GPU is visible, webgpu if installed with a hardware adapter
+ * (never a software one: ask for it by name), @tensorflow/tfjs-node if installed, wasm
  * (with this package's training kernels), cpu. Asking for a backend that is not installed throws an error
  * that says how to install it. Safe to call more than once, and concurrently.
  */
@@ -146,13 +162,13 @@ async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo>
   const status =
     requested === 'auto' ? await resolveAutoBackend() : pickExplicit(requested, await listBackends());
   const spec = backendSpecs.find((candidate) => candidate.package === status.package)!;
-  await loadBackendPackage(spec);
+  const adapter = await loadBackendPackage(spec);
   // Before setBackend: the wasm thread count can only be chosen before the wasm backend starts.
   const fast =
     options.fast === false || spec.name === 'tensorflow'
       ? undefined
       : registerFastKernels(spec.name, options.fast ?? {});
-  if (tf.findBackendFactory(spec.name) === undefined) {
+  if (tf.findBackendFactory(spec.name) == null) {
     throw new Error(`@resnet/backend: loading ${spec.package} did not register the '${spec.name}' backend`);
   }
   if (!(await tf.setBackend(spec.name))) {
@@ -174,5 +190,6 @@ async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo>
     versions,
     ...(threads === undefined ? {} : { threads }),
     ...(fast === undefined ? {} : { fast }),
+    ...(adapter === undefined ? {} : { adapter }),
   };
 }

@@ -1,8 +1,9 @@
 // `analyze gradients`: the paper's eq. 5 and eq. 8 made visible. For each Table 1 shortcut variant at
 // initialisation, the norm of the loss gradient with respect to every Residual Unit's input, last unit to first.
 import { join } from 'node:path';
-import type { Command } from 'commander';
-import { parseList, parsePositiveInt, runsRoot } from './shared.js';
+import type { BackendChoice } from '@resnet/backend';
+import { type Command, Option } from 'commander';
+import { backendChoices, parseList, parsePositiveInt, runsRoot } from './shared.js';
 
 export function analyzeCommand(program: Command): Command {
   const analyze = program
@@ -16,7 +17,9 @@ export function analyzeCommand(program: Command): Command {
     .option('--depth <d>', 'network depth (6n+2, original basic unit as in Table 1)', parsePositiveInt, 56)
     .option('--batch <n>', 'images in the batch', parsePositiveInt, 16)
     .option('--rows <ids>', 'Table 1 row ids (see `list`); default all', parseList)
-    .option('--backend <name>', 'TensorFlow.js backend', 'auto')
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend').choices(backendChoices).default('auto'),
+    )
     .option('--data-dir <dir>', 'use real CIFAR-10 test images from this folder instead of synthetic ones')
     .option('--out <dir>', 'where the plot goes', join(runsRoot(), 'analysis'))
     .option('--seed <n>', 'seed of the weights and the images', parsePositiveInt, 1)
@@ -25,7 +28,7 @@ export function analyzeCommand(program: Command): Command {
       async (options: {
         depth: number;
         batch: number;
-        backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+        backend: BackendChoice;
         dataDir?: string;
         out: string;
         seed: number;

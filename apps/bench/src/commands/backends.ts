@@ -1,5 +1,19 @@
-// `backends`: the TensorFlow.js backends this machine can see, and the one `auto` picks.
+// `backends`: the TensorFlow.js backends this machine can see, the WebGPU adapter, and the one `auto` picks.
+import type { WebgpuAdapter } from '@resnet/backend';
 import type { Command } from 'commander';
+
+/** The adapter's lines: what it is, whether auto may take it, and the limits a big batch meets first. */
+export function formatAdapter(adapter: WebgpuAdapter): string[] {
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  const limits = Object.entries(adapter.limits).map(([name, value]) =>
+    /Size$/.test(name) && value >= 2 ** 20 ? `${name} ${mib(value)}` : `${name} ${value}`,
+  );
+  return [
+    `  adapter: ${adapter.description || adapter.device} (vendor ${adapter.vendor || '?'}, architecture ${adapter.architecture || '?'}, device ${adapter.device || '?'})`,
+    `  ${adapter.software ? 'software rasteriser: auto never picks it' : 'hardware'}; ${adapter.runtime === 'node' ? 'Dawn (webgpu package)' : 'browser WebGPU'}; timestamp-query ${adapter.features.includes('timestamp-query') ? 'yes' : 'no'}`,
+    `  limits: ${limits.join(', ')}`,
+  ];
+}
 
 export function backendsCommand(program: Command): Command {
   return program
@@ -20,6 +34,7 @@ export function backendsCommand(program: Command): Command {
         console.log(
           `${b.name.padEnd(10)} ${b.package.padEnd(width)}  ${state}${b.gpu ? ', GPU' : ''}  ${b.detail ?? ''}`,
         );
+        if (b.adapter !== undefined) for (const line of formatAdapter(b.adapter)) console.log(line);
       }
       console.log(`\nauto picks: ${auto.name} (${auto.package})`);
     });

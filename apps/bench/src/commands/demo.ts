@@ -1,7 +1,8 @@
 // `demo` (also what runs with no command): a short, real experiment: Table 2's original and full
 // pre-activation units at ResNet-8, 300 iterations on CIFAR-10 (sized to minutes on 2 CPU cores), then the report.
+import type { BackendChoice } from '@resnet/backend';
 import { type Command, Option } from 'commander';
-import { ALLOW_UNOFFICIAL_HELP, defaultOut } from './shared.js';
+import { ALLOW_UNOFFICIAL_HELP, backendChoices, defaultOut } from './shared.js';
 
 /** Table 2's first and last rows at ResNet-110: the original unit against full pre-activation. */
 export const DEMO_ROWS = ['original-110', 'full-preact-110'];
@@ -15,16 +16,14 @@ export function demoCommand(program: Command): Command {
     .option('--data-dir <dir>', 'a local copy of cifar-10-batches-bin (or set RESNET_CIFAR10_DIR)')
     .option('--allow-unofficial-data', ALLOW_UNOFFICIAL_HELP)
     .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend')
-        .choices(['auto', 'tensorflow', 'wasm', 'cpu'])
-        .default('auto'),
+      new Option('--backend <name>', 'TensorFlow.js backend').choices(backendChoices).default('auto'),
     )
     .option('--out <dir>', 'where runs and the report go', defaultOut('demo'))
     .action(
       async (options: {
         dataDir?: string;
         allowUnofficialData?: boolean;
-        backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+        backend: BackendChoice;
         out: string;
       }) => {
         const started = Date.now();

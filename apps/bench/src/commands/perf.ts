@@ -18,7 +18,7 @@ import { MomentumSgd } from '@resnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parseList, parsePositiveInt } from './shared.js';
+import { backendChoices, parseList, parsePositiveInt } from './shared.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -39,6 +39,8 @@ export interface PerfOptions {
   vsPytorch: boolean;
   /** Python interpreters to try, in order; the first that imports torch runs the reference. */
   python: string[];
+  /** The torch device of the PyTorch reference (default cpu; cuda for a GPU, e.g. against webgpu). */
+  pytorchDevice?: string;
   /** Also time each kernel of one training step (tf.profile). */
   profile?: boolean;
   /**
@@ -208,6 +210,8 @@ async function runPytorch(
     String(options.steps),
     '--warmup',
     String(options.warmup),
+    '--device',
+    options.pytorchDevice ?? 'cpu',
   ];
   const failures: string[] = [];
   for (const python of options.python) {
@@ -374,9 +378,8 @@ function formatTable(results: PerfResult[]): string {
 }
 
 function parseBackend(value: string): BackendChoice {
-  const choices = ['auto', 'tensorflow', 'wasm', 'cpu'];
-  if (!choices.includes(value))
-    throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got '${value}'`);
+  if (!(backendChoices as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${backendChoices.join(', ')}, got '${value}'`);
   return value as BackendChoice;
 }
 
@@ -408,9 +411,7 @@ export function perfCommand(program: Command): Command {
     )
     .option('--batch <n>', 'mini-batch size', parsePositiveInt, 128)
     .addOption(
-      new Option('--backend <name>', 'auto | tensorflow | wasm | cpu')
-        .default('auto')
-        .argParser(parseBackend),
+      new Option('--backend <name>', backendChoices.join(' | ')).default('auto').argParser(parseBackend),
     )
     .option('--steps <n>', 'timed steps per measurement (the median is reported)', parsePositiveInt, 5)
     .option('--warmup <n>', 'untimed steps before timing', parsePositiveInt, 2)
@@ -431,6 +432,7 @@ export function perfCommand(program: Command): Command {
       'python3',
       '/usr/bin/python3',
     ])
+    .option('--pytorch-device <device>', 'torch device of the PyTorch reference: cpu, cuda, cuda:1, …', 'cpu')
     .option(
       '--profile',
       'also time each kernel of one training step (tf.profile) and print the slowest',

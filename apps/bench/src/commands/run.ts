@@ -1,9 +1,11 @@
 // `run --table N`: trains the rows of a table at a scale and writes the table's report.
+import type { BackendChoice } from '@resnet/backend';
 import { type Command, Option } from 'commander';
 import type { DataChoice } from '../runner.js';
 import type { ScaleName } from '../scales.js';
 import {
   ALLOW_UNOFFICIAL_HELP,
+  backendChoices,
   defaultOut,
   parseInteger,
   parseList,
@@ -17,7 +19,7 @@ export interface RunOptions {
   rows?: string[];
   scale: ScaleName;
   runs?: number;
-  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend: BackendChoice;
   dataset?: DataChoice;
   dataDir?: string;
   allowUnofficialData?: boolean;
@@ -38,9 +40,7 @@ export function runCommand(program: Command): Command {
     )
     .option('--runs <n>', 'runs per row (default: 5 at paper scale, 1 otherwise)', parsePositiveInt)
     .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend')
-        .choices(['auto', 'tensorflow', 'wasm', 'cpu'])
-        .default('auto'),
+      new Option('--backend <name>', 'TensorFlow.js backend').choices(backendChoices).default('auto'),
     )
     .addOption(
       new Option(

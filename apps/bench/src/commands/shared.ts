@@ -1,10 +1,14 @@
 // Option parsers and defaults shared by the commands.
 import { join } from 'node:path';
+import type { BackendChoice } from '@resnet/backend';
 import { InvalidArgumentError } from 'commander';
 import { callerDir } from '../cli-args.js';
 
 /** Runs go to `runs/<scale>/` under the folder the command was run from unless `--out` says otherwise. */
 export const RUNS_ROOT = 'runs';
+
+/** The values every command's --backend takes (initBackend's choices). */
+export const backendChoices = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] satisfies BackendChoice[];
 
 /** `runs/` under the folder the command was run from (not apps/bench/, where pnpm runs the script). */
 export function runsRoot(): string {

@@ -1,0 +1,312 @@
+// The convolution geometries the kernel tests run over (strides 1 and 2, 'same'/'valid'/numeric/explicit
+// padding, 1×1, 3×3 and non-square filters, odd and even sizes, batch 1 and 3, several channel counts), and
+// how to call each training kernel on one of them with fresh random inputs. Shared by the wasm and webgpu
+// kernel suites.
+import * as tf from '@tensorflow/tfjs-core';
+import { randomValues, seededValues } from './helpers.js';
+export type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+
+/** One convolution: x [batch, height, width, inChannels] * filter [fh, fw, inChannels, outChannels]. */
+export interface Geometry {
+  batch: number;
+  height: number;
+  width: number;
+  inChannels: number;
+  outChannels: number;
+  filter: [number, number];
+  strides: [number, number];
+  pad: Pad;
+}
+
+export const grid: Geometry[] = [];
+for (const [height, width] of [
+  [7, 7],
+  [8, 8],
+  [5, 8],
+] as const) {
+  for (const filter of [
+    [1, 1],
+    [3, 3],
+  ] as const) {
+    for (const stride of [1, 2]) {
+      for (const pad of ['same', 'valid'] as const) {
+        for (const batch of [1, 3]) {
+          for (const [inChannels, outChannels] of [
+            [1, 4],
+            [3, 8],
+            [16, 16],
+          ] as const) {
+            grid.push({
+              batch,
+              height,
+              width,
+              inChannels,
+              outChannels,
+              filter: [...filter],
+              strides: [stride, stride],
+              pad,
+            });
+          }
+        }
+      }
+    }
+  }
+}
+// 3×3 stride-1 convolutions with 32 or more input channels take the native kernels' Winograd form: odd and
+// even sizes, every padding, an output channel count with a 4-wide tail.
+for (const [height, width] of [
+  [8, 8],
+  [7, 5],
+] as const) {
+  for (const pad of [
+    'same',
+    'valid',
+    [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  ] as const) {
+    grid.push({
+      batch: 3,
+      height,
+      width,
+      inChannels: 32,
+      outChannels: 36,
+      filter: [3, 3],
+      strides: [1, 1],
+      pad: pad as Pad,
+    });
+  }
+}
+// Geometries the grid leaves out: non-square filters and strides, numeric and asymmetric explicit padding.
+grid.push(
+  {
+    batch: 2,
+    height: 9,
+    width: 6,
+    inChannels: 3,
+    outChannels: 5,
+    filter: [3, 1],
+    strides: [2, 1],
+    pad: 'same',
+  },
+  {
+    batch: 2,
+    height: 6,
+    width: 9,
+    inChannels: 4,
+    outChannels: 3,
+    filter: [1, 3],
+    strides: [1, 2],
+    pad: 'valid',
+  },
+  { batch: 2, height: 8, width: 7, inChannels: 3, outChannels: 4, filter: [3, 3], strides: [2, 2], pad: 1 },
+  {
+    batch: 2,
+    height: 7,
+    width: 8,
+    inChannels: 2,
+    outChannels: 3,
+    filter: [3, 3],
+    strides: [2, 2],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+  {
+    batch: 1,
+    height: 5,
+    width: 5,
+    inChannels: 2,
+    outChannels: 2,
+    filter: [5, 5],
+    strides: [1, 1],
+    pad: 'valid',
+  },
+  {
+    batch: 2,
+    height: 11,
+    width: 10,
+    inChannels: 3,
+    outChannels: 4,
+    filter: [3, 3],
+    strides: [3, 3],
+    pad: 'same',
+  },
+  {
+    batch: 1,
+    height: 9,
+    width: 9,
+    inChannels: 2,
+    outChannels: 3,
+    filter: [5, 5],
+    strides: [2, 2],
+    pad: 'valid',
+  },
+  {
+    batch: 2,
+    height: 8,
+    width: 7,
+    inChannels: 3,
+    outChannels: 2,
+    filter: [2, 2],
+    strides: [2, 2],
+    pad: 'same',
+  },
+  {
+    batch: 2,
+    height: 10,
+    width: 9,
+    inChannels: 2,
+    outChannels: 2,
+    filter: [5, 3],
+    strides: [2, 2],
+    pad: 'same',
+  },
+  { batch: 2, height: 7, width: 6, inChannels: 3, outChannels: 4, filter: [1, 1], strides: [2, 2], pad: 1 },
+  { batch: 2, height: 6, width: 7, inChannels: 4, outChannels: 3, filter: [1, 1], strides: [1, 1], pad: 1 },
+  {
+    batch: 3,
+    height: 8,
+    width: 7,
+    inChannels: 5,
+    outChannels: 2,
+    filter: [1, 1],
+    strides: [2, 3],
+    pad: [
+      [0, 0],
+      [1, 0],
+      [0, 2],
+      [0, 0],
+    ],
+  },
+);
+
+export function shapes(geometry: Geometry) {
+  const x: [number, number, number, number] = [
+    geometry.batch,
+    geometry.height,
+    geometry.width,
+    geometry.inChannels,
+  ];
+  const filter: [number, number, number, number] = [
+    ...geometry.filter,
+    geometry.inChannels,
+    geometry.outChannels,
+  ];
+  const dy = tf.tidy(
+    () =>
+      tf.conv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(filter) as tf.Tensor4D, geometry.strides, geometry.pad)
+        .shape,
+  );
+  return { x, filter, dy };
+}
+
+/** How to call each registered kernel on one geometry, with fresh random inputs. */
+export const kernelCases: Record<string, (geometry: Geometry) => () => tf.Tensor> = {
+  // The element-wise kernels take the geometry's input; NaN and negative zero are checked in relu-grad.test.ts.
+  Relu: (geometry) => {
+    const shape = shapes(geometry);
+    const x = randomValues(shape.x);
+    return () => tf.relu(tf.tensor4d(x, shape.x));
+  },
+  Add: (geometry) => {
+    const shape = shapes(geometry);
+    const a = randomValues(shape.x);
+    const b = randomValues(shape.x);
+    return () => tf.add(tf.tensor4d(a, shape.x), tf.tensor4d(b, shape.x));
+  },
+  FusedBatchNorm: (geometry) => {
+    const shape = shapes(geometry);
+    const channels = geometry.inChannels;
+    const x = randomValues(shape.x);
+    const [mean, offset, scale] = [0, 1, 2].map(() => randomValues([channels]));
+    const variance = randomValues([channels]).map((value) => value + 1.5);
+    return () =>
+      tf.batchNorm(
+        tf.tensor4d(x, shape.x),
+        tf.tensor1d(mean!),
+        tf.tensor1d(variance),
+        tf.tensor1d(offset!),
+        tf.tensor1d(scale!),
+        1e-3,
+      );
+  },
+  Conv2D: (geometry) => {
+    const shape = shapes(geometry);
+    const x = randomValues(shape.x);
+    const filter = randomValues(shape.filter);
+    return () =>
+      tf.conv2d(
+        tf.tensor4d(x, shape.x),
+        tf.tensor4d(filter, shape.filter),
+        geometry.strides,
+        geometry.pad as 'same',
+      );
+  },
+  // tfjs-layers' convolutions call this one; a bias or activation sends it to the stock kernel (tested below).
+  FusedConv2D: (geometry) => {
+    const shape = shapes(geometry);
+    const x = randomValues(shape.x);
+    const filter = randomValues(shape.filter);
+    return () =>
+      tf.fused.conv2d({
+        x: tf.tensor4d(x, shape.x),
+        filter: tf.tensor4d(filter, shape.filter),
+        strides: geometry.strides,
+        pad: geometry.pad as 'same',
+      });
+  },
+  Conv2DBackpropFilter: (geometry) => {
+    const shape = shapes(geometry);
+    const x = randomValues(shape.x);
+    const dy = randomValues(shape.dy);
+    return () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x: tf.tensor(x, shape.x), dy: tf.tensor(dy, shape.dy) },
+          { strides: geometry.strides, pad: geometry.pad, dataFormat: 'NHWC', filterShape: shape.filter },
+        ) as tf.Tensor;
+  },
+  // The geometry's filter is the pooling window; explicit padding becomes 'same' (pooling takes no pad array).
+  MaxPoolGrad: (geometry) => {
+    const x = randomValues(shapes(geometry).x);
+    const pad = typeof geometry.pad === 'object' ? 'same' : geometry.pad;
+    return () => {
+      const input = tf.tensor4d(x, shapes(geometry).x);
+      const output = tf.maxPool(input, geometry.filter, geometry.strides, pad);
+      const dy = tf.tensor(seededValues(output.size), output.shape);
+      return tf
+        .engine()
+        .runKernel(
+          'MaxPoolGrad',
+          { dy, input, output },
+          { filterSize: geometry.filter, strides: geometry.strides, pad },
+        ) as tf.Tensor;
+    };
+  },
+  Conv2DBackpropInput: (geometry) => {
+    const shape = shapes(geometry);
+    const dy = randomValues(shape.dy);
+    const filter = randomValues(shape.filter);
+    return () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropInput',
+          { dy: tf.tensor(dy, shape.dy), filter: tf.tensor(filter, shape.filter) },
+          { strides: geometry.strides, pad: geometry.pad, dataFormat: 'NHWC', inputShape: shape.x },
+        ) as tf.Tensor;
+  },
+};
+
+export function describeGeometry(g: Geometry): string {
+  return `x ${g.batch}×${g.height}×${g.width}×${g.inChannels}, filter ${g.filter.join('×')}→${g.outChannels}, strides ${g.strides.join(',')}, pad ${JSON.stringify(g.pad)}`;
+}
