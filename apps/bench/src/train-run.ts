@@ -82,7 +82,7 @@ export async function trainRun(args: TrainRunArgs): Promise<TrainRunResult> {
         onLog: (record) => {
           if (record.type === 'start') resumedFrom = record.iteration;
         },
-        onStepEnd: (event) => args.onIteration?.(event.iteration),
+        onIteration: (iteration) => args.onIteration?.(iteration),
       },
     });
     return {

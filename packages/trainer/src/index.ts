@@ -8,6 +8,7 @@ export {
   type CheckpointContents,
   type CheckpointTensor,
   loadCheckpoint,
+  type SaveCheckpointOptions,
   saveCheckpoint,
 } from './checkpoint.js';
 export type { Batch, BatchSource } from './data.js';
@@ -36,7 +37,18 @@ export {
   type Warmup,
 } from './schedule.js';
 export { MomentumSgd, type SgdOptions } from './sgd.js';
-export { evaluate, type OutputKind } from './step.js';
+export {
+  crossEntropyFromLogits,
+  evaluate,
+  type Head,
+  type OutputKind,
+  readStep,
+  resolveHead,
+  type StepTensors,
+  type StepValues,
+  type TrainStepArgs,
+  trainStep,
+} from './step.js';
 export {
   type CheckpointEvent,
   type EvaluateEvent,

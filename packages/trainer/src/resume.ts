@@ -6,13 +6,13 @@ import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { type Checkpoint, type CheckpointTensor, loadCheckpoint } from './checkpoint.js';
 import type { MomentumSgd } from './sgd.js';
 
-/** A copy of a tensor's values for a checkpoint. */
-export function snapshot(name: string, tensor: tf.Tensor): CheckpointTensor {
+/** A copy of a tensor's values for a checkpoint (read with `await data()`: no backend is blocked on). */
+export async function snapshot(name: string, tensor: tf.Tensor): Promise<CheckpointTensor> {
   const dtype = tensor.dtype === 'int32' ? 'int32' : 'float32';
   if (tensor.dtype !== dtype) {
     throw new Error(`checkpoint cannot store ${name}: dtype ${tensor.dtype} (float32 and int32 only)`);
   }
-  const values = tensor.dataSync();
+  const values = await tensor.data();
   // A copy: some backends hand out their own storage, which the next step overwrites.
   const data =
     dtype === 'int32' ? new Int32Array(values as Int32Array) : new Float32Array(values as Float32Array);
@@ -96,13 +96,30 @@ function canonical(value: unknown): string | undefined {
   );
 }
 
-/** The checkpoint with the most iterations among `paths` that exist (each one verified; the first wins ties). */
-export async function latestCheckpoint(paths: readonly string[]): Promise<Checkpoint | undefined> {
+/**
+ * The checkpoint with the most iterations among `paths` that exist (the first wins ties). One that cannot be
+ * read (damaged, truncated, foreign) is passed over with a warning naming it, as long as another one can be
+ * read; when none can, the first failure is thrown.
+ */
+export async function latestCheckpoint(
+  paths: readonly string[],
+): Promise<{ checkpoint: Checkpoint | undefined; warnings: string[] }> {
   let best: Checkpoint | undefined;
+  const failures: Error[] = [];
   for (const path of paths) {
     if (!existsSync(path)) continue;
-    const ckpt = await loadCheckpoint(path);
+    let ckpt: Checkpoint;
+    try {
+      ckpt = await loadCheckpoint(path);
+    } catch (error) {
+      failures.push(error as Error);
+      continue;
+    }
     if (!best || ckpt.iteration > best.iteration) best = ckpt;
   }
-  return best;
+  if (failures.length > 0 && !best) throw failures[0]!;
+  const warnings = failures.map(
+    (f) => `${f.message.replace(/; it cannot be resumed from.*$/, '')}; resuming from ${best!.path} instead`,
+  );
+  return { checkpoint: best, warnings };
 }
