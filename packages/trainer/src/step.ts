@@ -28,10 +28,10 @@ const heads = new WeakMap<tfl.LayersModel, Map<OutputKind, Head>>();
 
 /** The head the trainer uses for `model` (see {@link OutputKind}); cached per model. */
 export function resolveHead(model: tfl.LayersModel, outputs: OutputKind = 'auto'): Head {
-  let byKind = heads.get(model);
-  if (!byKind) heads.set(model, (byKind = new Map()));
-  let head = byKind.get(outputs);
-  if (!head) byKind.set(outputs, (head = makeHead(model, outputs)));
+  const byKind = heads.get(model) ?? new Map<OutputKind, Head>();
+  heads.set(model, byKind);
+  const head = byKind.get(outputs) ?? makeHead(model, outputs);
+  byKind.set(outputs, head);
   return head;
 }
 

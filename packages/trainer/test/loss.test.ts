@@ -34,7 +34,10 @@ describe('crossEntropyFromLogits', () => {
     const values = new Float32Array(batch * classes);
     // Rows from gentle to extreme: scale 0.1 … 100, with confident right and confident wrong answers.
     let seed = 1;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return (seed / 2147483647) * 2 - 1;
+    };
     for (let b = 0; b < batch; b++) {
       const scale = 10 ** (-1 + (3 * b) / (batch - 1));
       for (let c = 0; c < classes; c++)
