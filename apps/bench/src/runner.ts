@@ -55,6 +55,8 @@ export interface RunTableArgs {
 
 export interface RunTableOutcome {
   status: 'completed' | 'interrupted';
+  /** The signal that interrupted the table, when one did (the CLI exits 128 + its number). */
+  signal?: 'SIGINT' | 'SIGTERM';
   backend: BackendInfo;
   /** Run folders trained to the end by this call, skipped because already finished, and resumed. */
   trained: string[];
@@ -223,6 +225,7 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
             `${row.id} run ${run}: interrupted at iteration ${result.iteration}; run the same command to resume`,
           );
           outcome.status = 'interrupted';
+          if (result.signal) outcome.signal = result.signal;
           break rowLoop;
         }
         const final: RunResult = {

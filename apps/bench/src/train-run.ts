@@ -27,6 +27,8 @@ export interface TrainRunResult {
   status: 'completed' | 'diverged' | 'interrupted';
   iteration: number;
   divergedAt?: number;
+  /** The signal that interrupted it, when one did. */
+  signal?: 'SIGINT' | 'SIGTERM';
   /** The iteration the run resumed from (0 for a fresh start). */
   resumedFrom: number;
   testErrorPercent: number | null;
@@ -89,6 +91,7 @@ export async function trainRun(args: TrainRunArgs): Promise<TrainRunResult> {
       status: result.status,
       iteration: result.iteration,
       ...(result.divergedAt !== undefined ? { divergedAt: result.divergedAt } : {}),
+      ...(result.signal ? { signal: result.signal } : {}),
       resumedFrom,
       testErrorPercent: result.status === 'completed' && result.test ? result.test.error * 100 : null,
       testLoss: result.test?.loss ?? null,

@@ -33,7 +33,7 @@ export interface CheckpointContents {
   /** The batch source's `getState()` (null when the source has none). */
   data: unknown;
   /** The optimiser's hyper-parameters. */
-  optimizer: { momentum: number; nesterov: boolean; weightDecay: number };
+  optimizer: { momentum: number; nesterov: boolean; weightDecay: number; noDecay?: string[] };
   /** The trainer's running metrics (current logging interval, last evaluation, …). */
   metrics: unknown;
   /** All of `model.weights` (trainable and not, so BN moving statistics too), by original name. */

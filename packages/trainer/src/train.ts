@@ -633,7 +633,13 @@ function emptyInterval(): RunningState['interval'] {
 }
 
 function optimizerInfo(optimizer: MomentumSgd): Checkpoint['optimizer'] {
-  return { momentum: optimizer.momentum, nesterov: optimizer.nesterov, weightDecay: optimizer.weightDecay };
+  return {
+    momentum: optimizer.momentum,
+    nesterov: optimizer.nesterov,
+    weightDecay: optimizer.weightDecay,
+    // Only when given, so checkpoints written before the option existed still resume.
+    ...(optimizer.noDecay.length > 0 ? { noDecay: [...optimizer.noDecay] } : {}),
+  };
 }
 
 function checkCount(name: string, value: number, allowZero = false): number {

@@ -1,7 +1,7 @@
 // `demo` (also what runs with no command): a short, real experiment: Table 2's original and full
 // pre-activation units at ResNet-8, 300 iterations on CIFAR-10 (sized to minutes on 2 CPU cores), then the report.
 import { type Command, Option } from 'commander';
-import { defaultOut } from './shared.js';
+import { defaultOut, interruptedExitCode } from './shared.js';
 
 /** Table 2's first and last rows at ResNet-110: the original unit against full pre-activation. */
 export const DEMO_ROWS = ['original-110', 'full-preact-110'];
@@ -34,7 +34,9 @@ export function demoCommand(program: Command): Command {
         });
         console.log(`\nreport: ${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
         console.log(`demo took ${((Date.now() - started) / 60_000).toFixed(1)} min`);
-        if (outcome.status === 'interrupted') process.exitCode = 130;
+        // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an
+        // interruption with no signal (an abort) is 130 too. The runs stay resumable.
+        if (outcome.status === 'interrupted') process.exitCode = interruptedExitCode(outcome.signal);
       },
     );
 }

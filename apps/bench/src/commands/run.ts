@@ -2,7 +2,15 @@
 import { type Command, Option } from 'commander';
 import type { DataChoice } from '../runner.js';
 import type { ScaleName } from '../scales.js';
-import { defaultOut, parseInteger, parseList, parsePositiveInt, parseTable, RUNS_ROOT } from './shared.js';
+import {
+  defaultOut,
+  interruptedExitCode,
+  parseInteger,
+  parseList,
+  parsePositiveInt,
+  parseTable,
+  RUNS_ROOT,
+} from './shared.js';
 
 export interface RunOptions {
   table: number;
@@ -62,7 +70,9 @@ export function runCommand(program: Command): Command {
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       });
       console.log(`\n${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
-      // 130: the conventional exit status of a process stopped by SIGINT; the runs stay resumable.
-      if (outcome.status === 'interrupted') process.exitCode = 130;
+
+        // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an
+        // interruption with no signal (an abort) is 130 too. The runs stay resumable.
+        if (outcome.status === 'interrupted') process.exitCode = interruptedExitCode(outcome.signal);
     });
 }
