@@ -66,6 +66,11 @@ export interface RunResult {
   testLoss: number | null;
   trainLoss: number | null;
   trainErrorPercent: number | null;
+  /**
+   * Gating rows (Table 1): b_g at the start and its mean over every gate at the end, so that the drift
+   * weight decay gives it (toward 0) can be read; null for rows without gates.
+   */
+  gateBias?: { initial: number; finalMean: number; gates: number } | null;
   wallSeconds: number;
   environment: RunEnvironment;
 }

@@ -22,6 +22,8 @@ export interface RunOptions {
   dataDir?: string;
   out?: string;
   seed: number;
+  iterations?: number;
+  decayExclude?: string[];
 }
 
 export function runCommand(program: Command): Command {
@@ -53,6 +55,16 @@ export function runCommand(program: Command): Command {
     )
     .option('--out <dir>', `where runs and reports go (default: ${RUNS_ROOT}/<scale>)`)
     .option('--seed <n>', 'run k of a row uses seed + k − 1', parseInteger, 1)
+    .option(
+      '--iterations <n>',
+      "train this many iterations instead of the scale's (the schedule is scaled; recorded in config.json)",
+      parsePositiveInt,
+    )
+    .option(
+      '--decay-exclude <regexps>',
+      "weights left out of weight decay: comma-separated regular expressions over weight names, e.g. '_shortcut_gate/bias$' (b_g of the gates); default none, as the authors' code",
+      parseList,
+    )
     .action(async (options: RunOptions) => {
       // Loaded on use: TensorFlow.js and the models take seconds to import, `list` and `--help` should not wait.
       const { runTable } = await import('../runner.js');
@@ -66,13 +78,15 @@ export function runCommand(program: Command): Command {
         handleSignals: true,
         ...(options.rows ? { rows: options.rows } : {}),
         ...(options.runs ? { runs: options.runs } : {}),
+        ...(options.iterations ? { iterations: options.iterations } : {}),
+        ...(options.decayExclude ? { noDecay: options.decayExclude } : {}),
         ...(options.dataset ? { dataset: options.dataset } : {}),
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       });
       console.log(`\n${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
 
-        // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an
-        // interruption with no signal (an abort) is 130 too. The runs stay resumable.
-        if (outcome.status === 'interrupted') process.exitCode = interruptedExitCode(outcome.signal);
+      // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an
+      // interruption with no signal (an abort) is 130 too. The runs stay resumable.
+      if (outcome.status === 'interrupted') process.exitCode = interruptedExitCode(outcome.signal);
     });
 }
