@@ -420,6 +420,7 @@ async function run(
     }
   };
 
+  let checkpointIteration = resumedFrom?.iteration;
   const writeCheckpoint = async (path: string, reason: CheckpointReason): Promise<void> => {
     state.wallSeconds = wall();
     const weights: CheckpointTensor[] = [];
@@ -444,6 +445,7 @@ async function run(
       reason === 'final' ? {} : { keepPrevious: paths!.previous },
     );
     checkpointPath = path;
+    checkpointIteration = iteration;
     emit({ type: 'checkpoint', iteration, path, reason, time: now() });
     callbacks.onCheckpoint?.({ iteration, path, reason });
   };
@@ -575,7 +577,8 @@ async function run(
       if (needsEvaluation) await evaluateNow();
       if (needsEvaluation || state.lastRecordIteration !== iteration) writeRecord();
       if (paths) await writeCheckpoint(paths.final, 'final');
-    } else if (status === 'interrupted' && paths) {
+    } else if (status === 'interrupted' && paths && checkpointIteration !== iteration) {
+      // (A stop right after a periodic checkpoint has nothing new to write, and keeps the one before it.)
       await writeCheckpoint(paths.checkpoint, 'interrupt');
     }
     const wallSeconds = wall();
