@@ -45,6 +45,11 @@ export class ProgressReporter {
     this.bar.start(total, iteration, { lr: '-', loss: '-', err: '-', test: '-', ips: '-' });
   }
 
+  /** An iteration was dispatched: the bar moves on (its loss figures wait for the next read). */
+  advance(iteration: number): void {
+    this.bar?.update(iteration);
+  }
+
   step(state: ProgressState): void {
     this.bar?.update(state.iteration, {
       lr: formatLr(state.lr),

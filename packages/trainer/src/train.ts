@@ -555,6 +555,7 @@ async function run(
           batch.ys.dispose();
         }
         iteration++;
+        progress.advance(iteration);
         callbacks.onIteration?.(iteration);
         const evaluateDue = settings.evaluateEvery > 0 && iteration % settings.evaluateEvery === 0;
         const logDue = evaluateDue || iteration % settings.logEvery === 0;
