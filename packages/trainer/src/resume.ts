@@ -1,9 +1,8 @@
 // Between a model and its checkpoints: snapshots of the weights and velocity, and the checks that make a
-// resume exact or refuse it with the reason.
-import { existsSync } from 'node:fs';
+// resume exact or refuse it with the reason. No file access here (that is node-host.ts), so it runs anywhere.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
-import { type Checkpoint, type CheckpointTensor, loadCheckpoint } from './checkpoint.js';
+import type { Checkpoint, CheckpointTensor } from './checkpoint.js';
 import type { MomentumSgd } from './sgd.js';
 
 /** A copy of a tensor's values for a checkpoint (read with `await data()`: no backend is blocked on). */
@@ -94,32 +93,4 @@ function canonical(value: unknown): string | undefined {
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)))
       : v,
   );
-}
-
-/**
- * The checkpoint with the most iterations among `paths` that exist (the first wins ties). One that cannot be
- * read (damaged, truncated, foreign) is passed over with a warning naming it, as long as another one can be
- * read; when none can, the first failure is thrown.
- */
-export async function latestCheckpoint(
-  paths: readonly string[],
-): Promise<{ checkpoint: Checkpoint | undefined; warnings: string[] }> {
-  let best: Checkpoint | undefined;
-  const failures: Error[] = [];
-  for (const path of paths) {
-    if (!existsSync(path)) continue;
-    let ckpt: Checkpoint;
-    try {
-      ckpt = await loadCheckpoint(path);
-    } catch (error) {
-      failures.push(error as Error);
-      continue;
-    }
-    if (!best || ckpt.iteration > best.iteration) best = ckpt;
-  }
-  if (failures.length > 0 && !best) throw failures[0]!;
-  const warnings = failures.map(
-    (f) => `${f.message.replace(/; it cannot be resumed from.*$/, '')}; resuming from ${best!.path} instead`,
-  );
-  return { checkpoint: best, warnings };
 }

@@ -2,27 +2,14 @@
 // divergence detection (loss and every weight, every iteration), metrics, checkpoints, exact resume and a
 // clean stop on SIGINT/SIGTERM. Step results stay on the backend and are read with one `await data()` per
 // logging interval, so no iteration blocks on dataSync and the event loop runs between iterations.
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import {
-  type Checkpoint,
-  type CheckpointTensor,
-  removeStaleTemporaries,
-  saveCheckpoint,
-} from './checkpoint.js';
+import type { Checkpoint, CheckpointTensor } from './checkpoint.js';
 import type { Batch, BatchSource } from './data.js';
-import { type CheckpointReason, type LogRecord, MetricsLog, type MetricsRecord } from './metrics.js';
-import { type ProgressMode, ProgressReporter } from './progress.js';
-import {
-  checkConfig,
-  checkOptimizer,
-  latestCheckpoint,
-  restoreVelocity,
-  restoreWeights,
-  snapshot,
-} from './resume.js';
+import type { RunPaths, StopSignal, TrainerHost } from './host.js';
+import type { CheckpointReason, LogRecord, MetricsRecord } from './metrics.js';
+import type { ProgressMode } from './progress-state.js';
+import { checkConfig, checkOptimizer, restoreVelocity, restoreWeights, snapshot } from './resume.js';
 import { freshSeed, type RngState, TrainerRng } from './rng.js';
 import { paperSchedule, type Schedule } from './schedule.js';
 import { MomentumSgd, type SgdOptions } from './sgd.js';
@@ -122,8 +109,8 @@ export interface TrainOptions {
   outputs?: OutputKind;
   /** Default `'auto'`. */
   progress?: ProgressMode;
-  /** Where progress goes. Default process.stderr. */
-  progressStream?: NodeJS.WriteStream;
+  /** Where progress goes (Node: a `NodeJS.WriteStream`). Default process.stderr. */
+  progressStream?: { write(text: string): unknown; isTTY?: boolean };
   callbacks?: TrainCallbacks;
   /** Aborting checkpoints and stops the run with status 'interrupted'. */
   signal?: AbortSignal;
@@ -157,15 +144,6 @@ export interface TrainResult {
   wallSeconds: number;
 }
 
-/** File names inside a runDir. */
-export const RUN_FILES = {
-  metrics: 'metrics.jsonl',
-  checkpoint: 'checkpoint.ckpt',
-  /** The checkpoint before `checkpoint`, kept so that a damaged latest one does not mean starting over. */
-  previous: 'checkpoint.prev.ckpt',
-  final: 'final.ckpt',
-} as const;
-
 /** The trainer's state between steps that a checkpoint must carry besides tensors. */
 interface RunningState {
   interval: { steps: number; images: number; lossSum: number; wrong: number; lr: number };
@@ -177,11 +155,15 @@ interface RunningState {
 }
 
 /**
- * Trains `model` on `data` for `iterations` iterations (see the package README for the recipe and the
- * exact update). Resolves when the run completes, diverges or is interrupted.
+ * The training loop on a host (node-host.ts, browser-host.ts): `train` of the package's Node and browser
+ * entries.
  */
-export async function train(options: TrainOptions): Promise<TrainResult> {
-  const settings = checkOptions(options);
+export function createTrain(host: TrainerHost): (options: TrainOptions) => Promise<TrainResult> {
+  return (options) => trainOn(host, options);
+}
+
+async function trainOn(host: TrainerHost, options: TrainOptions): Promise<TrainResult> {
+  const settings = checkOptions(options, host);
   const { model, iterations, paths } = settings;
   const optimizer = new MomentumSgd(
     model.trainableWeights.filter((w) => w.dtype === 'float32'),
@@ -189,12 +171,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   );
   try {
     if (paths) {
-      await mkdir(options.runDir!, { recursive: true });
-      for (const path of [paths.checkpoint, paths.previous, paths.final]) await removeStaleTemporaries(path);
+      await host.files!.prepare(options.runDir!, paths);
     }
     const found =
       paths && options.resume
-        ? await latestCheckpoint([paths.final, paths.checkpoint, paths.previous])
+        ? await host.files!.latestCheckpoint([paths.final, paths.checkpoint, paths.previous])
         : { checkpoint: undefined, warnings: [] };
     const { checkpoint } = found;
     const start = checkpoint ? restore(checkpoint, settings, optimizer) : fresh(options.seed ?? freshSeed());
@@ -209,7 +190,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         start.state.wallSeconds,
       );
     }
-    return await run(settings, optimizer, start, checkpoint, found.warnings);
+    return await run(host, settings, optimizer, start, checkpoint, found.warnings);
   } finally {
     optimizer.dispose();
   }
@@ -227,7 +208,7 @@ interface Settings {
   head: Head;
   callbacks: TrainCallbacks;
   config: Record<string, unknown> | null;
-  paths?: { metrics: string; checkpoint: string; previous: string; final: string };
+  paths?: RunPaths;
 }
 
 interface Start {
@@ -236,8 +217,19 @@ interface Start {
   state: RunningState;
 }
 
-function checkOptions(options: TrainOptions): Settings {
+function checkOptions(options: TrainOptions, host: TrainerHost): Settings {
   const { runDir } = options;
+  if (runDir && !host.files) {
+    throw new Error(
+      'runDir needs a file system: this is the browser entry of @resnet/trainer; keep the metrics with ' +
+        "callbacks.onLog, or train in Node (the package's Node entry writes runDir)",
+    );
+  }
+  if (options.handleSignals && !host.onSignals) {
+    throw new Error(
+      'handleSignals needs Node.js signals; in a browser, stop a run with an AbortSignal (`signal`)',
+    );
+  }
   const iterations = checkCount('iterations', options.iterations, true);
   if (options.checkpointEvery !== undefined && !runDir) {
     throw new Error('checkpointEvery needs a runDir to write checkpoints to');
@@ -256,16 +248,7 @@ function checkOptions(options: TrainOptions): Settings {
     head: resolveHead(options.model, options.outputs ?? 'auto'),
     callbacks: options.callbacks ?? {},
     config: options.config ?? null,
-    ...(runDir
-      ? {
-          paths: {
-            metrics: join(runDir, RUN_FILES.metrics),
-            checkpoint: join(runDir, RUN_FILES.checkpoint),
-            previous: join(runDir, RUN_FILES.previous),
-            final: join(runDir, RUN_FILES.final),
-          },
-        }
-      : {}),
+    ...(runDir ? { paths: host.files!.paths(runDir) } : {}),
   };
 }
 
@@ -330,6 +313,7 @@ const yieldToEventLoop = (): Promise<void> =>
 
 /** The loop itself, from `start` to the end, a divergence or an interruption. */
 async function run(
+  host: TrainerHost,
   settings: Settings,
   optimizer: MomentumSgd,
   start: Start,
@@ -340,8 +324,8 @@ async function run(
   const { rng, state } = start;
   let iteration = start.iteration;
   let checkpointPath = resumedFrom?.path;
-  const metricsLog = paths ? new MetricsLog(paths.metrics) : undefined;
-  const progress = new ProgressReporter(options.progress ?? 'auto', options.progressStream);
+  const metricsLog = paths ? host.files!.openMetrics(paths.metrics) : undefined;
+  const progress = host.progress(options.progress ?? 'auto', options.progressStream);
   const now = () => new Date().toISOString();
   const emit = (record: MetricsRecord) => {
     metricsLog?.write(record);
@@ -349,17 +333,10 @@ async function run(
   };
 
   let stopRequested = false;
-  let stopSignal: 'SIGINT' | 'SIGTERM' | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopRequested) {
-      // A second signal: the person wants out now; the last checkpoint on disk is whole either way.
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      process.kill(process.pid, signal);
-      return;
-    }
+  let stopSignal: StopSignal | undefined;
+  const onSignal = (signal: StopSignal) => {
     stopRequested = true;
-    stopSignal = signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+    stopSignal = signal;
     progress.message(`${signal} received: writing a checkpoint, then stopping (again to stop at once)`);
   };
   const onAbort = () => {
@@ -429,7 +406,7 @@ async function run(
     for (const [i, v] of optimizer.getVelocity().entries()) {
       velocity.push(await snapshot(optimizer.weights[i]!.originalName, v));
     }
-    await saveCheckpoint(
+    await host.files!.saveCheckpoint(
       path,
       {
         iteration,
@@ -506,10 +483,7 @@ async function run(
     }
   };
 
-  if (options.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  const removeSignalHandlers = options.handleSignals ? host.onSignals!(onSignal) : undefined;
   options.signal?.addEventListener('abort', onAbort);
   try {
     emit({
@@ -598,10 +572,7 @@ async function run(
     };
   } finally {
     progress.stop();
-    if (options.handleSignals) {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-    }
+    removeSignalHandlers?.();
     options.signal?.removeEventListener('abort', onAbort);
     metricsLog?.close();
   }
