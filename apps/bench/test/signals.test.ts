@@ -17,7 +17,7 @@ const root = mkdtempSync(join(tmpdir(), 'bench-signals-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const backend = process.env['RESNET_BENCH_BACKEND'] ?? 'wasm';
-const ITERATIONS = 12;
+const ITERATIONS = 20;
 const runArgs = (out: string) => [
   'run',
   '--table',
@@ -116,8 +116,11 @@ async function interruptThenResume(
   const all = records(out);
   const end = all.find((r) => r.type === 'end')!;
   expect(end['status']).toBe('interrupted');
-  // Within one iteration of the signal (the iteration in flight ends, then the checkpoint).
-  expect(end['iteration'] as number).toBeLessThanOrEqual(sentAt + 2);
+  // Within one iteration of the signal (the iteration in flight ends, then the checkpoint); pnpm's end is
+  // noticed by polling (every 100 ms), a few iterations later.
+  expect(end['iteration'] as number).toBeLessThanOrEqual(
+    sentAt + (via === 'pnpm' && to === 'process' ? 8 : 2),
+  );
   expect(end['iteration'] as number).toBeLessThan(ITERATIONS);
   const last = all.filter((r) => r.type === 'checkpoint').at(-1)!;
   expect(last['iteration']).toBe(end['iteration']);
@@ -147,6 +150,11 @@ describe('signals', () => {
 
   it('SIGTERM to the process group of pnpm: checkpoint, exact resume', async () => {
     const exit = await interruptThenResume('pnpm', 'SIGTERM', 'group');
+    expect(exit.signal === 'SIGTERM' || exit.code === 143).toBe(true);
+  });
+
+  it('SIGTERM to pnpm alone (which ends at once and passes nothing on): the bench notices, checkpoints, resumes exactly', async () => {
+    const exit = await interruptThenResume('pnpm', 'SIGTERM', 'process');
     expect(exit.signal === 'SIGTERM' || exit.code === 143).toBe(true);
   });
 

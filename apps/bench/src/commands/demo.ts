@@ -23,6 +23,9 @@ export function demoCommand(program: Command): Command {
       async (options: { dataDir?: string; backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; out: string }) => {
         const started = Date.now();
         const { runTable } = await import('../runner.js');
+        // pnpm ends at once on a SIGTERM sent to it alone: then stop as if the SIGTERM had come here.
+        const { packageManagerAncestor, stopWhenGone } = await import('../parent-watch.js');
+        const unwatch = stopWhenGone(packageManagerAncestor());
         const outcome = await runTable({
           table: 2,
           rows: DEMO_ROWS,
@@ -32,6 +35,7 @@ export function demoCommand(program: Command): Command {
           handleSignals: true,
           ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         });
+        unwatch();
         console.log(`\nreport: ${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
         console.log(`demo took ${((Date.now() - started) / 60_000).toFixed(1)} min`);
         // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an

@@ -68,6 +68,9 @@ export function runCommand(program: Command): Command {
     .action(async (options: RunOptions) => {
       // Loaded on use: TensorFlow.js and the models take seconds to import, `list` and `--help` should not wait.
       const { runTable } = await import('../runner.js');
+      // pnpm ends at once on a SIGTERM sent to it alone: then stop as if the SIGTERM had come here.
+      const { packageManagerAncestor, stopWhenGone } = await import('../parent-watch.js');
+      const unwatch = stopWhenGone(packageManagerAncestor());
       const out = options.out ?? defaultOut(options.scale);
       const outcome = await runTable({
         table: options.table,
@@ -83,6 +86,7 @@ export function runCommand(program: Command): Command {
         ...(options.dataset ? { dataset: options.dataset } : {}),
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       });
+      unwatch();
       console.log(`\n${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
 
       // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an
