@@ -22,6 +22,16 @@ export interface ExperimentRow {
   batchSize?: number;
   /** Scales the row exists at; absent means every scale. */
   scales?: readonly string[];
+  /** A protocol counted in epochs, where the paper's row departs from the 64k-iteration one (paper scale). */
+  protocol?: EpochProtocol;
+}
+
+/** An epoch-based protocol: fb.resnet.torch's `train.lua` as the authors' ResNet-1001 re-run used it. */
+export interface EpochProtocol {
+  epochs: number;
+  /** Torch's 1-based epochs from which the rate is divided by 10 (`epoch >= 81`, `epoch >= 122`). */
+  lrDropEpochs: readonly number[];
+  nesterov: boolean;
 }
 
 export interface ExperimentTable {
@@ -145,6 +155,9 @@ const table3: ExperimentTable = {
       paperMeanStd: [4.69, 0.2],
       batchSize: 64,
       scales: ['paper'],
+      // The authors' re-run (resnet-1k-layers on fb.resnet.torch): 200 epochs, ÷10 at epochs 81 and 122,
+      // Nesterov momentum; fb.resnet.torch's train.lua has no warm-up.
+      protocol: { epochs: 200, lrDropEpochs: [81, 122], nesterov: true },
     },
   ],
 };

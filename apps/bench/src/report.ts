@@ -6,6 +6,7 @@ import { type ExperimentRow, type ExperimentTable, formatPaperError, getTable } 
 import { assertNoLinks, writeTextAtomic } from './files.js';
 import { type LinePoint, lineChartSvg } from './plots.js';
 import { type MetricPoint, type RunConfig, type RunRecord, readRowRuns, tableDir } from './run-files.js';
+import { median } from './stats.js';
 
 /** The paper's definition of failure: test error over 20%. */
 export const FAIL_THRESHOLD_PERCENT = 20;
@@ -58,14 +59,6 @@ export function summarizeRow(row: ExperimentRow, runs: RunRecord[]): RowSummary 
         : 0;
   }
   return summary;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function fmt(value: number): string {

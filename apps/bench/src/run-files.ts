@@ -24,7 +24,21 @@ export interface RunConfig {
   model: Record<string, unknown>;
   iterations: number;
   batchSize: number;
+  /** The learning-rate schedule in words. */
   schedule: string;
+  /** The same schedule as data: what the trainer runs (`stepSchedule` of @resnet/trainer). */
+  lrSchedule: {
+    baseLr: number;
+    /** Iterations at which the rate is divided by 10. */
+    milestones: number[];
+    warmup: { iterations: number; lr: number } | null;
+  };
+  /** Epochs and iterations per epoch, for a row whose protocol is counted in epochs (Table 4's mini-batch 64). */
+  epochs: { epochs: number; itersPerEpoch: number } | null;
+  /** How the loss is computed: cross-entropy of the logits by a stable log-softmax (Torch's LogSoftMax + ClassNLL). */
+  loss: 'log-softmax';
+  /** SGD with momentum in Torch's form; `noDecay`: name patterns of weights left out of weight decay. */
+  optimizer: { momentum: number; nesterov: boolean; weightDecay: number; noDecay: string[] };
   normalization: string;
   augment: boolean;
   evaluateEvery: number;
@@ -67,6 +81,11 @@ export interface RunResult {
   testLoss: number | null;
   trainLoss: number | null;
   trainErrorPercent: number | null;
+  /**
+   * Gating rows (Table 1): b_g at the start and its mean over every gate at the end, so that the drift
+   * weight decay gives it (toward 0) can be read; null for rows without gates.
+   */
+  gateBias?: { initial: number; finalMean: number; gates: number } | null;
   wallSeconds: number;
   /** Absent in results written by hand or by older versions; the report then says 'unknown'. */
   environment?: RunEnvironment;

@@ -20,7 +20,7 @@ import {
   type RunResult,
   runDir,
 } from './run-files.js';
-import { getScale, type Scale, type ScaleName } from './scales.js';
+import { getScale, PAPER_ITERATIONS, type Scale, type ScaleName } from './scales.js';
 import { trainRun } from './train-run.js';
 
 export type DataChoice = 'cifar10' | 'cifar100' | 'synthetic';
@@ -46,6 +46,10 @@ export interface RunTableArgs {
   seed?: number;
   /** Stops training at the next iteration; the run stays resumable. */
   signal?: AbortSignal;
+  /** Replaces the scale's iterations (recorded in each run's config; the schedule is scaled with them). */
+  iterations?: number;
+  /** Regular expressions over weight names left out of weight decay (recorded in each run's config). */
+  noDecay?: readonly string[];
   /** Let the trainer turn SIGINT/SIGTERM into a clean stop with a checkpoint (the CLI does). */
   handleSignals?: boolean;
   /** The trainer's progress display (default 'auto': a bar on a terminal, lines otherwise). */
@@ -57,6 +61,8 @@ export interface RunTableArgs {
 
 export interface RunTableOutcome {
   status: 'completed' | 'interrupted';
+  /** The signal that interrupted the table, when one did (the CLI exits 128 + its number). */
+  signal?: 'SIGINT' | 'SIGTERM';
   backend: BackendInfo;
   /** Run folders trained to the end by this call, skipped because already finished, and resumed. */
   trained: string[];
@@ -72,6 +78,9 @@ function rowData(scale: Scale, choice: DataChoice | undefined): 'real' | 'synthe
   return 'real';
 }
 
+/** Training images of CIFAR-10 and CIFAR-100: what an epoch of an epoch-based protocol counts. */
+const CIFAR_TRAIN_IMAGES = 50_000;
+
 /** What `config.json` of a run will hold. */
 export function runConfig(args: {
   table: number;
@@ -81,6 +90,10 @@ export function runConfig(args: {
   runs: number;
   baseSeed: number;
   data: 'real' | 'synthetic';
+  /** Replaces the scale's iterations (`run --iterations`); the schedule is scaled with them. */
+  iterations?: number;
+  /** Weights left out of weight decay (`run --no-decay`): regular expressions over weight names. */
+  noDecay?: readonly string[];
 }): RunConfig {
   const { row, scale } = args;
   const preset = getPreset(row.preset);
@@ -90,6 +103,44 @@ export function runConfig(args: {
   const model = { ...preset.config, depth, seed } as Record<string, unknown>;
   if (typeof unit !== 'string') model['unit'] = 'custom';
   const batchSize = scale.name === 'paper' && row.batchSize ? row.batchSize : scale.batchSize;
+  const protocol = scale.name === 'paper' ? row.protocol : undefined;
+  if (protocol && args.iterations !== undefined) {
+    throw new Error(
+      `row ${row.id} runs ${protocol.epochs} epochs at scale paper; --iterations does not apply to it`,
+    );
+  }
+  let iterations = args.iterations ?? scale.iterations;
+  let lrSchedule: RunConfig['lrSchedule'];
+  let schedule: string;
+  let epochs: RunConfig['epochs'] = null;
+  if (protocol) {
+    // Every batch is a full one (the source drops the last partial batch), so BN always sees 64 images;
+    // fb.resnet.torch runs ⌈50000/64⌉ = 782 batches per epoch, the last of 16 images.
+    const itersPerEpoch = Math.floor(CIFAR_TRAIN_IMAGES / batchSize);
+    iterations = protocol.epochs * itersPerEpoch;
+    epochs = { epochs: protocol.epochs, itersPerEpoch };
+    // Torch's epochs are 1-based: `epoch >= 81` holds from the start of the 81st, after 80 epochs.
+    lrSchedule = {
+      baseLr: 0.1,
+      milestones: protocol.lrDropEpochs.map((e) => (e - 1) * itersPerEpoch),
+      warmup: null,
+    };
+    schedule =
+      `${protocol.epochs} epochs of ${itersPerEpoch} iterations: lr 0.1, ÷10 at epochs ` +
+      `${protocol.lrDropEpochs.join(' and ')} (iterations ${lrSchedule.milestones.join(' and ')}), no warm-up` +
+      (protocol.nesterov ? ', Nesterov momentum' : '');
+  } else if (iterations === PAPER_ITERATIONS) {
+    lrSchedule = { baseLr: 0.1, milestones: [32_000, 48_000], warmup: { iterations: 400, lr: 0.01 } };
+    schedule = 'paper: lr 0.1, ÷10 at 32000 and 48000, warm-up 400 iterations at 0.01';
+  } else {
+    // The paper's shape shrunk to the run: as @resnet/trainer's scaledPaperSchedule.
+    lrSchedule = {
+      baseLr: 0.1,
+      milestones: [Math.round(0.5 * iterations), Math.round(0.75 * iterations)],
+      warmup: { iterations: Math.max(1, Math.round((400 * iterations) / PAPER_ITERATIONS)), lr: 0.01 },
+    };
+    schedule = `paper's scaled to ${iterations} iterations: ÷10 at 50% and 75%, warm-up 1/160 of the run at 0.01`;
+  }
   return {
     table: args.table,
     row: row.id,
@@ -99,17 +150,26 @@ export function runConfig(args: {
     baseSeed: args.baseSeed,
     seed,
     scale: scale.name,
-    shrinks: scale.shrinks,
-    comparable: scale.comparable && args.data === 'real',
+    shrinks:
+      args.iterations === undefined
+        ? scale.shrinks
+        : [...scale.shrinks, `iterations: ${iterations} (--iterations), schedule scaled with them`],
+    comparable: scale.comparable && args.data === 'real' && args.iterations === undefined,
     dataset: row.dataset,
     data: args.data,
     model,
-    iterations: scale.iterations,
+    iterations,
     batchSize,
-    schedule:
-      scale.iterations === 64_000
-        ? 'paper: lr 0.1, ÷10 at 32000 and 48000, warm-up 400 iterations at 0.01'
-        : `paper's scaled to ${scale.iterations} iterations: ÷10 at 50% and 75%, warm-up 1/160 of the run at 0.01`,
+    schedule,
+    lrSchedule,
+    epochs,
+    loss: 'log-softmax',
+    optimizer: {
+      momentum: 0.9,
+      nesterov: protocol?.nesterov ?? false,
+      weightDecay: 1e-4,
+      noDecay: [...(args.noDecay ?? [])],
+    },
     normalization: 'per-channel',
     augment: true,
     evaluateEvery: scale.evaluateEvery,
@@ -218,7 +278,17 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
       for (let run = 1; run <= runs; run++) {
         const dir = runDir(args.out, table.table, row.id, run);
         const data = rowData(scale, args.dataset);
-        const planned = runConfig({ table: table.table, row, scale, run, runs, baseSeed, data });
+        const planned = runConfig({
+          table: table.table,
+          row,
+          scale,
+          run,
+          runs,
+          baseSeed,
+          data,
+          ...(args.iterations !== undefined ? { iterations: args.iterations } : {}),
+          ...(args.noDecay ? { noDecay: args.noDecay } : {}),
+        });
         // The data is loaded first (once per dataset), so that a run folder is compared with what it would
         // now train on, finished or not.
         const loaded = await rowDataset(row, data, planned.batchSize);
@@ -261,6 +331,7 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
             `${row.id} run ${run}: interrupted at iteration ${result.iteration}; run the same command to resume`,
           );
           outcome.status = 'interrupted';
+          if (result.signal) outcome.signal = result.signal;
           break rowLoop;
         }
         const final: RunResult = {
@@ -271,6 +342,7 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
           testLoss: result.testLoss,
           trainLoss: result.trainLoss,
           trainErrorPercent: result.trainErrorPercent,
+          gateBias: result.gateBias,
           wallSeconds: result.wallSeconds,
           environment,
         };

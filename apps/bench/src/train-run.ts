@@ -3,10 +3,15 @@
 // from the run folder's checkpoint when there is one.
 import { evalBatches, trainBatches } from '@resnet/data-cifar';
 import { getPreset, resnet } from '@resnet/models';
-import { paperSchedule, scaledPaperSchedule, train } from '@resnet/trainer';
+import { stepSchedule, train } from '@resnet/trainer';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { firstImages, type LoadedData } from './data.js';
 import type { RunConfig } from './run-files.js';
-import { PAPER_ITERATIONS, type Scale } from './scales.js';
+import type { Scale } from './scales.js';
+
+/** The bias b_g of @resnet/shortcuts' gates (`<unit>_shortcut_gate`, a 1×1 convolution with a bias). */
+const GATE_BIAS = /_shortcut_gate\/bias$/;
 
 /** Images per evaluation batch: inference needs no gradient memory, so larger batches are cheap. */
 const EVAL_BATCH = 250;
@@ -27,12 +32,15 @@ export interface TrainRunResult {
   status: 'completed' | 'diverged' | 'interrupted';
   iteration: number;
   divergedAt?: number;
+  /** The signal that interrupted it, when one did. */
+  signal?: 'SIGINT' | 'SIGTERM';
   /** The iteration the run resumed from (0 for a fresh start). */
   resumedFrom: number;
   testErrorPercent: number | null;
   testLoss: number | null;
   trainLoss: number | null;
   trainErrorPercent: number | null;
+  gateBias: { initial: number; finalMean: number; gates: number } | null;
   wallSeconds: number;
 }
 
@@ -62,8 +70,17 @@ export async function trainRun(args: TrainRunArgs): Promise<TrainRunResult> {
       model,
       data: source,
       iterations: config.iterations,
-      schedule:
-        config.iterations === PAPER_ITERATIONS ? paperSchedule() : scaledPaperSchedule(config.iterations),
+      schedule: stepSchedule({
+        baseLr: config.lrSchedule.baseLr,
+        milestones: config.lrSchedule.milestones,
+        warmup: config.lrSchedule.warmup ?? false,
+      }),
+      optimizer: {
+        momentum: config.optimizer.momentum,
+        nesterov: config.optimizer.nesterov,
+        weightDecay: config.optimizer.weightDecay,
+        noDecay: config.optimizer.noDecay,
+      },
       evaluate: {
         every: scale.evaluateEvery,
         batches: () => evalBatches(test, { batchSize: EVAL_BATCH, normalization: data.normalization }),
@@ -82,22 +99,40 @@ export async function trainRun(args: TrainRunArgs): Promise<TrainRunResult> {
         onLog: (record) => {
           if (record.type === 'start') resumedFrom = record.iteration;
         },
-        onStepEnd: (event) => args.onIteration?.(event.iteration),
+        onIteration: (iteration) => args.onIteration?.(iteration),
       },
     });
     return {
       status: result.status,
       iteration: result.iteration,
       ...(result.divergedAt !== undefined ? { divergedAt: result.divergedAt } : {}),
+      ...(result.signal ? { signal: result.signal } : {}),
       resumedFrom,
       testErrorPercent: result.status === 'completed' && result.test ? result.test.error * 100 : null,
       testLoss: result.test?.loss ?? null,
       trainLoss: Number.isFinite(result.train.loss) ? result.train.loss : null,
       trainErrorPercent: Number.isFinite(result.train.error) ? result.train.error * 100 : null,
+      gateBias: await gateBias(model, config),
       wallSeconds: result.wallSeconds,
     };
   } finally {
     source.close();
     model.dispose();
   }
+}
+
+/** b_g at the start (the row's biasInit) and its mean over every gate of `model` now; null without gates. */
+async function gateBias(model: tfl.LayersModel, config: RunConfig): Promise<TrainRunResult['gateBias']> {
+  const biases = model.weights.filter((w) => GATE_BIAS.test(w.originalName));
+  if (biases.length === 0) return null;
+  let sum = 0;
+  let count = 0;
+  for (const bias of biases) {
+    const total = tf.tidy(() => tf.sum(bias.read()));
+    sum += (await total.data())[0]!;
+    total.dispose();
+    count += bias.shape.reduce<number>((a, b) => a * (b ?? 1), 1);
+  }
+  const args = (config.model['shortcutArgs'] ?? {}) as { biasInit?: number };
+  return { initial: args.biasInit ?? 0, finalMean: sum / count, gates: biases.length };
 }

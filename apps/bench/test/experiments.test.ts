@@ -47,6 +47,71 @@ describe('experiments', () => {
     }
   }
 
+  it("runs Table 4's mini-batch-64 row with the authors' re-run protocol, recorded in its config", () => {
+    const row = getTable(3).rows.find((r) => r.id === 'c10-1001-preact-mb64')!;
+    const config = runConfig({
+      table: 3,
+      row,
+      scale: scales.paper,
+      run: 1,
+      runs: 5,
+      baseSeed: 1,
+      data: 'real',
+    });
+    // 50,000 images in full batches of 64: 781 iterations an epoch; Torch's epochs 81 and 122 start after
+    // 80 and 121 epochs.
+    expect(config.batchSize).toBe(64);
+    expect(config.epochs).toEqual({ epochs: 200, itersPerEpoch: 781 });
+    expect(config.iterations).toBe(200 * 781);
+    expect(config.lrSchedule).toEqual({ baseLr: 0.1, milestones: [80 * 781, 121 * 781], warmup: null });
+    expect(config.optimizer).toEqual({ momentum: 0.9, nesterov: true, weightDecay: 1e-4, noDecay: [] });
+    expect(config.schedule).toMatch(/200 epochs .*÷10 at epochs 81 and 122 .*Nesterov/);
+    // Every other row keeps the paper's 64k iterations and plain momentum.
+    const other = runConfig({
+      table: 3,
+      row: getTable(3).rows.find((r) => r.id === 'c10-1001-preact')!,
+      scale: scales.paper,
+      run: 1,
+      runs: 5,
+      baseSeed: 1,
+      data: 'real',
+    });
+    expect(other.iterations).toBe(64_000);
+    expect(other.lrSchedule).toEqual({
+      baseLr: 0.1,
+      milestones: [32_000, 48_000],
+      warmup: { iterations: 400, lr: 0.01 },
+    });
+    expect(other.optimizer.nesterov).toBe(false);
+    expect(other.loss).toBe('log-softmax');
+  });
+
+  it('records --iterations and --decay-exclude in the config, and the scaled schedule it then runs', () => {
+    const row = getTable(1).rows.find((r) => r.id === 'exclusive-gate-bg-6')!;
+    const config = runConfig({
+      table: 1,
+      row,
+      scale: scales.smoke,
+      run: 1,
+      runs: 1,
+      baseSeed: 1,
+      data: 'synthetic',
+      iterations: 320,
+      noDecay: ['_shortcut_gate/bias$'],
+    });
+    expect(config.iterations).toBe(320);
+    expect(config.lrSchedule).toEqual({
+      baseLr: 0.1,
+      milestones: [160, 240],
+      warmup: { iterations: 2, lr: 0.01 },
+    });
+    const reference = scaledPaperSchedule(320);
+    expect([1, 2, 159, 160, 239, 240].map(reference)).toEqual([0.01, 0.1, 0.1, 0.01, 0.01, 0.001]);
+    expect(config.optimizer.noDecay).toEqual(['_shortcut_gate/bias$']);
+    expect(config.shrinks.at(-1)).toMatch(/iterations: 320 \(--iterations\)/);
+    expect(config.comparable).toBe(false);
+  });
+
   it('describes the scaled schedules it runs', () => {
     for (const scale of [scales.quick, scales.demo]) {
       const schedule = scaledPaperSchedule(scale.iterations);

@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { modelConfig, perfCommand, runPerf } from '../src/commands/perf.js';
+import { perfCommand } from '../src/commands/perf.js';
+import { modelConfig } from '../src/perf/models.js';
+import { runPerf } from '../src/perf/run.js';
 
 const execFileAsync = promisify(execFile);
 const script = fileURLToPath(new URL('../pytorch/perf_reference.py', import.meta.url));

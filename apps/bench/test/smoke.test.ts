@@ -37,6 +37,14 @@ for (const table of tables) {
       expect(result.testErrorPercent).toBeGreaterThanOrEqual(0);
       expect(result.testErrorPercent).toBeLessThanOrEqual(100);
       expect(Number.isFinite(result.trainLoss)).toBe(true);
+      // Gating rows record b_g's start and its mean at the end (weight decay pulls it toward 0).
+      const biasInit = (row.preset.includes('gate') ? /bg(-?\d+)/.exec(id)?.[1] : undefined) ?? null;
+      if (biasInit === null) expect(result.gateBias ?? null).toBeNull();
+      else {
+        expect(result.gateBias).toMatchObject({ initial: Number(biasInit) });
+        expect(result.gateBias!.gates).toBeGreaterThan(0);
+        expect(Math.abs(result.gateBias!.finalMean - Number(biasInit))).toBeLessThan(0.5);
+      }
       for (const file of ['config.json', 'metrics.jsonl', 'final.ckpt'])
         expect(existsSync(join(dir, file))).toBe(true);
       expect(outcome.report.markdown).toContain(`| ${row.label} | ${id} |`);

@@ -132,9 +132,13 @@ export function resnet(config: ResNetConfig): tfl.LayersModel {
   // unit's pre-activation, were there one) comes before pooling.
   if (pre) x = preActivation(x, order, 'final', layers);
   const pooled = tfl.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as SymbolicTensor;
-  const output = layers
-    .dense({ name: 'fc', units: config.classes, inFeatures: x.shape[3]!, activation: 'softmax' })
+  const logits = layers
+    .dense({ name: 'fc', units: config.classes, inFeatures: x.shape[3]!, activation: 'linear' })
     .apply(pooled) as SymbolicTensor;
+  // The softmax is a layer of its own, so that `predict` gives probabilities while a trainer takes the
+  // logits (its input) and computes the cross-entropy with a stable log-softmax, as Torch's
+  // LogSoftMax + ClassNLLCriterion do (@resnet/trainer does this for any model ending in a softmax layer).
+  const output = tfl.layers.softmax({ name: 'softmax' }).apply(logits) as SymbolicTensor;
   return tfl.model({ name: config.name ?? `resnet${config.depth}`, inputs: input, outputs: output });
 }
 

@@ -1,6 +1,9 @@
 // The checkpoint file: one binary file per checkpoint, written to a temporary name, fsync'd and renamed, so
 // a kill at any moment leaves the previous checkpoint whole; a SHA-256 over the file refuses damaged ones.
+// The trainer keeps the checkpoint before the latest one too (`keepPrevious`), so one damaged file does not
+// mean starting over.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -30,7 +33,7 @@ export interface CheckpointContents {
   /** The batch source's `getState()` (null when the source has none). */
   data: unknown;
   /** The optimiser's hyper-parameters. */
-  optimizer: { momentum: number; nesterov: boolean; weightDecay: number };
+  optimizer: { momentum: number; nesterov: boolean; weightDecay: number; noDecay?: string[] };
   /** The trainer's running metrics (current logging interval, last evaluation, …). */
   metrics: unknown;
   /** All of `model.weights` (trainable and not, so BN moving statistics too), by original name. */
@@ -63,12 +66,23 @@ interface Header extends Omit<CheckpointContents, 'weights' | 'velocity'> {
   tensors: TensorEntry[];
 }
 
+/** Options of {@link saveCheckpoint}. */
+export interface SaveCheckpointOptions {
+  /** Move the file already at `path` (if any) to this path instead of replacing it. */
+  keepPrevious?: string;
+}
+
 /**
  * Writes `contents` to `path` atomically: a temporary file beside it (`<name>.tmp-<pid>-<n>`) is written,
  * fsync'd and renamed over `path`, then the directory is fsync'd. Until the rename the previous file at
- * `path` is untouched.
+ * `path` is untouched; with `keepPrevious` it is moved there first (a kill between the two renames leaves
+ * it there, whole).
  */
-export async function saveCheckpoint(path: string, contents: CheckpointContents): Promise<void> {
+export async function saveCheckpoint(
+  path: string,
+  contents: CheckpointContents,
+  options: SaveCheckpointOptions = {},
+): Promise<void> {
   const tensors: TensorEntry[] = [];
   const chunks: Uint8Array[] = [];
   let offset = 0;
@@ -119,6 +133,7 @@ export async function saveCheckpoint(path: string, contents: CheckpointContents)
     throw error;
   }
   await file.close();
+  if (options.keepPrevious && existsSync(path)) await rename(path, options.keepPrevious);
   await rename(tmp, path);
   await syncDirectory(dirname(path));
 }
@@ -129,8 +144,8 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   const buf = await readFile(path);
   const damaged = (why: string) =>
     new Error(
-      `checkpoint ${path} is damaged (${why}); it cannot be resumed from: delete it (and resume from an earlier ` +
-        'copy, or start the run again)',
+      `checkpoint ${path} is damaged (${why}); it cannot be resumed from: delete it (the trainer then resumes ` +
+        'from the previous checkpoint, checkpoint.prev.ckpt, if there is one), or start the run again',
     );
   if (buf.length < PREAMBLE_BYTES + DIGEST_BYTES) throw damaged(`only ${buf.length} bytes`);
   if (buf.toString('ascii', 0, 8) !== CHECKPOINT_MAGIC) {
@@ -157,6 +172,12 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   const velocity: CheckpointTensor[] = [];
   for (const t of header.tensors) {
     if (t.offset + t.byteLength > payload.length) throw damaged(`tensor ${t.group}/${t.name} past the end`);
+    const values = t.shape.reduce((a, b) => a * b, 1);
+    if (t.byteLength !== values * 4 || !['float32', 'int32'].includes(t.dtype)) {
+      throw damaged(
+        `tensor ${t.group}/${t.name} has ${t.byteLength} bytes; ${t.dtype} of shape [${t.shape}] needs ${values * 4}`,
+      );
+    }
     // Copy into a fresh buffer: the file's bytes need not be 4-byte aligned.
     const bytes = new Uint8Array(payload.subarray(t.offset, t.offset + t.byteLength));
     const data = t.dtype === 'int32' ? new Int32Array(bytes.buffer) : new Float32Array(bytes.buffer);

@@ -1,6 +1,4 @@
-// Metrics as JSON Lines: one record per line, appended with a synchronous write as it happens, so a crash
-// (even a SIGKILL) keeps every line written before it.
-import { closeSync, openSync, writeSync } from 'node:fs';
+// Metrics as JSON Lines: the records and their parser (the file writer, Node-only, is metrics-file.ts).
 
 /** One logging interval: written every `logEvery` iterations, after each evaluation and at the end. */
 export interface LogRecord {
@@ -61,26 +59,6 @@ export type CheckpointReason = 'periodic' | 'interrupt' | 'final';
 
 /** A line of metrics.jsonl. */
 export type MetricsRecord = LogRecord | EventRecord;
-
-/** Appends records to a JSON Lines file. */
-export class MetricsLog {
-  private fd: number | undefined;
-
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'a');
-  }
-
-  write(record: MetricsRecord): void {
-    if (this.fd === undefined) throw new Error(`metrics log ${this.path} is closed`);
-    // Non-finite numbers have no JSON form; they are written as null (a diverged loss).
-    writeSync(this.fd, `${JSON.stringify(record)}\n`);
-  }
-
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
-}
 
 /** Options of {@link parseMetrics}. */
 export interface ParseMetricsOptions {

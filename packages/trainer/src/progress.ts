@@ -1,23 +1,12 @@
-// What a person watching a run sees: a progress bar on a terminal (cli-progress), plain periodic lines
-// otherwise (logs, CI), or nothing.
+// What a person watching a run sees in Node: a progress bar on a terminal (cli-progress), plain periodic
+// lines otherwise (logs, CI), or nothing.
 import cliProgress from 'cli-progress';
+import type { ProgressSink } from './host.js';
 import type { LogRecord } from './metrics.js';
+import type { ProgressMode, ProgressState } from './progress-state.js';
 
-/** How progress is shown. `'auto'`: a bar when the stream is a terminal, lines otherwise. */
-export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
-
-/** What the reporter is told after each step. */
-export interface ProgressState {
-  iteration: number;
-  lr: number;
-  /** Running mean loss and error (0–1) of the current interval. */
-  loss: number;
-  error: number;
-  imagesPerSecond: number;
-  testError?: number;
-}
-
-export class ProgressReporter {
+/** Progress in Node: a cli-progress bar on a terminal, `[trainer] …` lines otherwise. */
+export class ProgressReporter implements ProgressSink {
   private readonly mode: 'bar' | 'lines' | 'none';
   private bar: cliProgress.SingleBar | undefined;
   private total = 0;
@@ -43,6 +32,11 @@ export class ProgressReporter {
       cliProgress.Presets.shades_classic,
     );
     this.bar.start(total, iteration, { lr: '-', loss: '-', err: '-', test: '-', ips: '-' });
+  }
+
+  /** An iteration was dispatched: the bar moves on (its loss figures wait for the next read). */
+  advance(iteration: number): void {
+    this.bar?.update(iteration);
   }
 
   step(state: ProgressState): void {

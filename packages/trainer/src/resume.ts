@@ -1,18 +1,17 @@
 // Between a model and its checkpoints: snapshots of the weights and velocity, and the checks that make a
-// resume exact or refuse it with the reason.
-import { existsSync } from 'node:fs';
+// resume exact or refuse it with the reason. No file access here (that is node-host.ts), so it runs anywhere.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
-import { type Checkpoint, type CheckpointTensor, loadCheckpoint } from './checkpoint.js';
+import type { Checkpoint, CheckpointTensor } from './checkpoint.js';
 import type { MomentumSgd } from './sgd.js';
 
-/** A copy of a tensor's values for a checkpoint. */
-export function snapshot(name: string, tensor: tf.Tensor): CheckpointTensor {
+/** A copy of a tensor's values for a checkpoint (read with `await data()`: no backend is blocked on). */
+export async function snapshot(name: string, tensor: tf.Tensor): Promise<CheckpointTensor> {
   const dtype = tensor.dtype === 'int32' ? 'int32' : 'float32';
   if (tensor.dtype !== dtype) {
     throw new Error(`checkpoint cannot store ${name}: dtype ${tensor.dtype} (float32 and int32 only)`);
   }
-  const values = tensor.dataSync();
+  const values = await tensor.data();
   // A copy: some backends hand out their own storage, which the next step overwrites.
   const data =
     dtype === 'int32' ? new Int32Array(values as Int32Array) : new Float32Array(values as Float32Array);
@@ -94,15 +93,4 @@ function canonical(value: unknown): string | undefined {
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)))
       : v,
   );
-}
-
-/** The checkpoint with the most iterations among `paths` that exist (each one verified; the first wins ties). */
-export async function latestCheckpoint(paths: readonly string[]): Promise<Checkpoint | undefined> {
-  let best: Checkpoint | undefined;
-  for (const path of paths) {
-    if (!existsSync(path)) continue;
-    const ckpt = await loadCheckpoint(path);
-    if (!best || ckpt.iteration > best.iteration) best = ckpt;
-  }
-  return best;
 }

@@ -57,7 +57,7 @@ export interface EpochScheduleArgs {
   itersPerEpoch: number;
   /** The learning rate after the warm-up and before the first milestone. */
   baseLr: number;
-  /** Epochs at whose start the rate is multiplied by `gamma`, ascending. */
+  /** Whole epochs (0-based) after which the rate is multiplied by `gamma`, ascending. */
   milestones: readonly number[];
   /** Default 0.1. */
   gamma?: number;
@@ -134,8 +134,10 @@ export function scaledPaperSchedule(totalIterations: number, args: ScaledPaperSc
 }
 
 /**
- * A schedule whose milestones are epochs, e.g. the authors' ResNet-1001 re-run: 200 epochs, ÷10 at epochs
- * 81 and 122 (`epochSchedule({ itersPerEpoch: 782, baseLr: 0.1, milestones: [81, 122] })`).
+ * A schedule whose milestones are epochs, counted from 0: milestone m applies from iteration m·itersPerEpoch,
+ * after m whole epochs. Torch counts epochs from 1, so the authors' ResNet-1001 re-run (200 epochs, ÷10 at
+ * epochs 81 and 122 in fb.resnet.torch's `epoch >= 81`) is `milestones: [80, 121]`:
+ * `epochSchedule({ itersPerEpoch: 781, baseLr: 0.1, milestones: [80, 121] })` at mini-batch 64.
  */
 export function epochSchedule(args: EpochScheduleArgs): Schedule {
   if (!Number.isInteger(args.itersPerEpoch) || args.itersPerEpoch <= 0) {

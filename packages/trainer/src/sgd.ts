@@ -17,6 +17,13 @@ export interface SgdOptions {
    * as in the authors' code (fb.resnet.torch passes all parameters to optim.sgd with one weightDecay).
    */
   decay?: (weight: LayerVariable) => boolean;
+  /**
+   * Weights left out of weight decay, as regular expressions (source strings, so that they can be recorded
+   * in a run's configuration) matched against each weight's `originalName`, e.g.
+   * `['_shortcut_gate/bias$']` for the gate bias b_g of @resnet/shortcuts' gating shortcuts. Applied on top
+   * of `decay`. Default none.
+   */
+  noDecay?: readonly string[];
 }
 
 /**
@@ -34,6 +41,8 @@ export class MomentumSgd {
   readonly momentum: number;
   readonly nesterov: boolean;
   readonly weightDecay: number;
+  /** The `noDecay` patterns given (empty when none). */
+  readonly noDecay: readonly string[];
   readonly weights: readonly LayerVariable[];
   private readonly decayed: boolean[];
   private readonly velocity: tf.Variable[];
@@ -55,7 +64,17 @@ export class MomentumSgd {
     }
     this.weights = weights;
     const decay = options.decay ?? (() => true);
-    this.decayed = weights.map((w) => decay(w));
+    this.noDecay = [...(options.noDecay ?? [])];
+    const excluded = this.noDecay.map((source) => {
+      try {
+        return new RegExp(source);
+      } catch (error) {
+        throw new Error(
+          `optimizer.noDecay: '${source}' is not a regular expression (${(error as Error).message})`,
+        );
+      }
+    });
+    this.decayed = weights.map((w) => decay(w) && !excluded.some((re) => re.test(w.originalName)));
     // tidy frees the zeros each variable is made from; variables themselves outlive it.
     this.velocity = tf.tidy(() =>
       weights.map((w) => tf.variable(tf.zeros(w.shape as number[], 'float32'), false)),

@@ -1,25 +1,27 @@
 // The training loop: one SGD step per batch with BN in training mode, evaluation in inference mode,
-// divergence detection, metrics, checkpoints and exact resume.
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+// divergence detection (loss and every weight, every iteration), metrics, checkpoints, exact resume and a
+// clean stop on SIGINT/SIGTERM. Step results stay on the backend and are read with one `await data()` per
+// logging interval, so no iteration blocks on dataSync and the event loop runs between iterations.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { type Checkpoint, removeStaleTemporaries, saveCheckpoint } from './checkpoint.js';
+import type { Checkpoint, CheckpointTensor } from './checkpoint.js';
 import type { Batch, BatchSource } from './data.js';
-import { type CheckpointReason, type LogRecord, MetricsLog, type MetricsRecord } from './metrics.js';
-import { type ProgressMode, ProgressReporter } from './progress.js';
-import {
-  checkConfig,
-  checkOptimizer,
-  latestCheckpoint,
-  restoreVelocity,
-  restoreWeights,
-  snapshot,
-} from './resume.js';
+import type { RunPaths, StopSignal, TrainerHost } from './host.js';
+import type { CheckpointReason, LogRecord, MetricsRecord } from './metrics.js';
+import type { ProgressMode } from './progress-state.js';
+import { checkConfig, checkOptimizer, restoreVelocity, restoreWeights, snapshot } from './resume.js';
 import { freshSeed, type RngState, TrainerRng } from './rng.js';
 import { paperSchedule, type Schedule } from './schedule.js';
 import { MomentumSgd, type SgdOptions } from './sgd.js';
-import { evaluate, type OutputKind, resolveOutputs, trainStep } from './step.js';
+import {
+  evaluate,
+  type Head,
+  type OutputKind,
+  readStep,
+  resolveHead,
+  type StepTensors,
+  trainStep,
+} from './step.js';
 
 /** Passed to `onStepEnd` after every iteration. */
 export interface StepEndEvent {
@@ -51,6 +53,12 @@ export interface CheckpointEvent {
 
 /** Hooks a caller can attach to a run. Exceptions thrown by them stop the run. */
 export interface TrainCallbacks {
+  /** Right after each iteration is dispatched, before its values are read (no loss yet). */
+  onIteration?(iteration: number): void;
+  /**
+   * Each iteration's loss and error, called in order when the trainer reads them: once per logging
+   * interval (and before every evaluation, checkpoint and the end), not right after the step.
+   */
   onStepEnd?(event: StepEndEvent): void;
   onEvaluate?(event: EvaluateEvent): void;
   onCheckpoint?(event: CheckpointEvent): void;
@@ -94,18 +102,22 @@ export interface TrainOptions {
   config?: Record<string, unknown>;
   /** Iterations per epoch, so records carry an epoch. */
   itersPerEpoch?: number;
-  /** Whether the model outputs logits or softmax probabilities. Default `'auto'` (looks at the last layer). */
+  /**
+   * Where the logits come from. Default `'auto'`: a model ending in a softmax layer is trained on that
+   * layer's input with a stable log-softmax cross-entropy (see {@link OutputKind}).
+   */
   outputs?: OutputKind;
   /** Default `'auto'`. */
   progress?: ProgressMode;
-  /** Where progress goes. Default process.stderr. */
-  progressStream?: NodeJS.WriteStream;
+  /** Where progress goes (Node: a `NodeJS.WriteStream`). Default process.stderr. */
+  progressStream?: { write(text: string): unknown; isTTY?: boolean };
   callbacks?: TrainCallbacks;
   /** Aborting checkpoints and stops the run with status 'interrupted'. */
   signal?: AbortSignal;
   /**
-   * Catch SIGINT and SIGTERM for the duration of the run: checkpoint, then return with status
-   * 'interrupted'. A second signal ends the process at once. Default false.
+   * Catch SIGINT and SIGTERM for the duration of the run: the iteration in flight ends, a checkpoint is
+   * written, and the run returns with status 'interrupted' and `signal` set (the caller exits 128 + the
+   * signal's number: 130, 143). A second signal ends the process at once. Default false.
    */
   handleSignals?: boolean;
 }
@@ -115,8 +127,12 @@ export interface TrainResult {
   status: 'completed' | 'diverged' | 'interrupted';
   /** Iterations completed. */
   iteration: number;
-  /** The iteration (1-based) whose loss was NaN or infinite. */
+  /** The iteration (1-based) whose loss, or any weight after its update, was NaN or infinite. */
   divergedAt?: number;
+  /** What was not finite at `divergedAt`. */
+  divergence?: 'loss' | 'weights';
+  /** The signal that interrupted the run (with `handleSignals`). */
+  signal?: 'SIGINT' | 'SIGTERM';
   /** Averages over the last logging interval (or the current one when it ended early). */
   train: { loss: number; error: number };
   /** The last evaluation. */
@@ -127,13 +143,6 @@ export interface TrainResult {
   /** Seconds of training summed over resumed segments. */
   wallSeconds: number;
 }
-
-/** File names inside a runDir. */
-export const RUN_FILES = {
-  metrics: 'metrics.jsonl',
-  checkpoint: 'checkpoint.ckpt',
-  final: 'final.ckpt',
-} as const;
 
 /** The trainer's state between steps that a checkpoint must carry besides tensors. */
 interface RunningState {
@@ -146,11 +155,15 @@ interface RunningState {
 }
 
 /**
- * Trains `model` on `data` for `iterations` iterations (see the package README for the recipe and the
- * exact update). Resolves when the run completes, diverges or is interrupted.
+ * The training loop on a host (node-host.ts, browser-host.ts): `train` of the package's Node and browser
+ * entries.
  */
-export async function train(options: TrainOptions): Promise<TrainResult> {
-  const settings = checkOptions(options);
+export function createTrain(host: TrainerHost): (options: TrainOptions) => Promise<TrainResult> {
+  return (options) => trainOn(host, options);
+}
+
+async function trainOn(host: TrainerHost, options: TrainOptions): Promise<TrainResult> {
+  const settings = checkOptions(options, host);
   const { model, iterations, paths } = settings;
   const optimizer = new MomentumSgd(
     model.trainableWeights.filter((w) => w.dtype === 'float32'),
@@ -158,12 +171,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   );
   try {
     if (paths) {
-      await mkdir(options.runDir!, { recursive: true });
-      await removeStaleTemporaries(paths.checkpoint);
-      await removeStaleTemporaries(paths.final);
+      await host.files!.prepare(options.runDir!, paths);
     }
-    const checkpoint =
-      paths && options.resume ? await latestCheckpoint([paths.final, paths.checkpoint]) : undefined;
+    const found =
+      paths && options.resume
+        ? await host.files!.latestCheckpoint([paths.final, paths.checkpoint, paths.previous])
+        : { checkpoint: undefined, warnings: [] };
+    const { checkpoint } = found;
     const start = checkpoint ? restore(checkpoint, settings, optimizer) : fresh(options.seed ?? freshSeed());
     if (checkpoint?.path === paths?.final && start.iteration === iterations) {
       // A completed run asked again: its stored result, without training.
@@ -176,7 +190,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         start.state.wallSeconds,
       );
     }
-    return await run(settings, optimizer, start, checkpoint);
+    return await run(host, settings, optimizer, start, checkpoint, found.warnings);
   } finally {
     optimizer.dispose();
   }
@@ -191,10 +205,10 @@ interface Settings {
   checkpointEvery: number;
   evaluateEvery: number;
   schedule: Schedule;
-  outputs: 'logits' | 'probabilities';
+  head: Head;
   callbacks: TrainCallbacks;
   config: Record<string, unknown> | null;
-  paths?: { metrics: string; checkpoint: string; final: string };
+  paths?: RunPaths;
 }
 
 interface Start {
@@ -203,8 +217,19 @@ interface Start {
   state: RunningState;
 }
 
-function checkOptions(options: TrainOptions): Settings {
+function checkOptions(options: TrainOptions, host: TrainerHost): Settings {
   const { runDir } = options;
+  if (runDir && !host.files) {
+    throw new Error(
+      'runDir needs a file system: this is the browser entry of @resnet/trainer; keep the metrics with ' +
+        "callbacks.onLog, or train in Node (the package's Node entry writes runDir)",
+    );
+  }
+  if (options.handleSignals && !host.onSignals) {
+    throw new Error(
+      'handleSignals needs Node.js signals; in a browser, stop a run with an AbortSignal (`signal`)',
+    );
+  }
   const iterations = checkCount('iterations', options.iterations, true);
   if (options.checkpointEvery !== undefined && !runDir) {
     throw new Error('checkpointEvery needs a runDir to write checkpoints to');
@@ -220,18 +245,10 @@ function checkOptions(options: TrainOptions): Settings {
     checkpointEvery: runDir ? checkCount('checkpointEvery', options.checkpointEvery ?? 1000) : 0,
     evaluateEvery: options.evaluate ? checkCount('evaluate.every', options.evaluate.every) : 0,
     schedule: options.schedule ?? paperSchedule(),
-    outputs: resolveOutputs(options.model, options.outputs ?? 'auto'),
+    head: resolveHead(options.model, options.outputs ?? 'auto'),
     callbacks: options.callbacks ?? {},
     config: options.config ?? null,
-    ...(runDir
-      ? {
-          paths: {
-            metrics: join(runDir, RUN_FILES.metrics),
-            checkpoint: join(runDir, RUN_FILES.checkpoint),
-            final: join(runDir, RUN_FILES.final),
-          },
-        }
-      : {}),
+    ...(runDir ? { paths: host.files!.paths(runDir) } : {}),
   };
 }
 
@@ -281,19 +298,34 @@ function restore(ckpt: Checkpoint, settings: Settings, optimizer: MomentumSgd): 
   return { iteration: ckpt.iteration, rng, state: saved };
 }
 
+/** One dispatched iteration whose values have not been read yet. */
+interface PendingStep {
+  iteration: number;
+  lr: number;
+  step: StepTensors;
+}
+
+/** Lets the event loop run (signal handlers, timers, I/O) between iterations, in Node and in browsers. */
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
+
 /** The loop itself, from `start` to the end, a divergence or an interruption. */
 async function run(
+  host: TrainerHost,
   settings: Settings,
   optimizer: MomentumSgd,
   start: Start,
   resumedFrom: Checkpoint | undefined,
+  startWarnings: readonly string[] = [],
 ): Promise<TrainResult> {
   const { options, model, data, iterations, schedule, callbacks, paths } = settings;
   const { rng, state } = start;
   let iteration = start.iteration;
   let checkpointPath = resumedFrom?.path;
-  const metricsLog = paths ? new MetricsLog(paths.metrics) : undefined;
-  const progress = new ProgressReporter(options.progress ?? 'auto', options.progressStream);
+  const metricsLog = paths ? host.files!.openMetrics(paths.metrics) : undefined;
+  const progress = host.progress(options.progress ?? 'auto', options.progressStream);
   const now = () => new Date().toISOString();
   const emit = (record: MetricsRecord) => {
     metricsLog?.write(record);
@@ -301,16 +333,11 @@ async function run(
   };
 
   let stopRequested = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopRequested) {
-      // A second signal: the person wants out now; the last checkpoint on disk is whole either way.
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      process.kill(process.pid, signal);
-      return;
-    }
+  let stopSignal: StopSignal | undefined;
+  const onSignal = (signal: StopSignal) => {
     stopRequested = true;
-    progress.message(`${signal} received: writing a checkpoint, then stopping`);
+    stopSignal = signal;
+    progress.message(`${signal} received: writing a checkpoint, then stopping (again to stop at once)`);
   };
   const onAbort = () => {
     stopRequested = true;
@@ -326,7 +353,7 @@ async function run(
 
   const evaluateNow = async (): Promise<void> => {
     if (!options.evaluate) return;
-    const test = await evaluate(model, options.evaluate.batches(), settings.outputs);
+    const test = await evaluate(model, options.evaluate.batches(), settings.head);
     state.lastTest = { loss: test.loss, error: test.error, iteration };
     callbacks.onEvaluate?.({ iteration, ...test });
   };
@@ -370,29 +397,93 @@ async function run(
     }
   };
 
+  let checkpointIteration = resumedFrom?.iteration;
   const writeCheckpoint = async (path: string, reason: CheckpointReason): Promise<void> => {
     state.wallSeconds = wall();
-    await saveCheckpoint(path, {
-      iteration,
-      config: settings.config,
-      rng: rng.getState(),
-      data: data.getState ? (data.getState() ?? null) : null,
-      optimizer: optimizerInfo(optimizer),
-      metrics: structuredClone(state),
-      weights: model.weights.map((w) => snapshot(w.originalName, w.read())),
-      velocity: optimizer.getVelocity().map((v, i) => snapshot(optimizer.weights[i]!.originalName, v)),
-    });
+    const weights: CheckpointTensor[] = [];
+    for (const w of model.weights) weights.push(await snapshot(w.originalName, w.read()));
+    const velocity: CheckpointTensor[] = [];
+    for (const [i, v] of optimizer.getVelocity().entries()) {
+      velocity.push(await snapshot(optimizer.weights[i]!.originalName, v));
+    }
+    await host.files!.saveCheckpoint(
+      path,
+      {
+        iteration,
+        config: settings.config,
+        rng: rng.getState(),
+        data: data.getState ? (data.getState() ?? null) : null,
+        optimizer: optimizerInfo(optimizer),
+        metrics: structuredClone(state),
+        weights,
+        velocity,
+      },
+      // Periodic and interrupt checkpoints keep the one before as `previous`, for a damaged latest one.
+      reason === 'final' ? {} : { keepPrevious: paths!.previous },
+    );
     checkpointPath = path;
+    checkpointIteration = iteration;
     emit({ type: 'checkpoint', iteration, path, reason, time: now() });
     callbacks.onCheckpoint?.({ iteration, path, reason });
   };
 
+  // Dispatched iterations not yet read. Their values are read together (one `await data()`), in order; the
+  // first whose loss or weights are not finite is where the run diverged. Iterations dispatched after it are
+  // discarded (they trained on non-finite weights) and no checkpoint is written before a read.
+  let pending: PendingStep[] = [];
+  let pendingSince = 0;
   let status: TrainResult['status'] = 'completed';
   let divergedAt: number | undefined;
-  if (options.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  let divergence: TrainResult['divergence'];
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const group = pending;
+    pending = [];
+    const values = await Promise.all(group.map((p) => readStep(p.step)));
+    speed.seconds += (performance.now() - pendingSince) / 1000;
+    tensorBaseline ??= tf.memory().numTensors;
+    for (const [k, p] of group.entries()) {
+      const v = values[k]!;
+      const { interval } = state;
+      interval.steps++;
+      interval.images += v.size;
+      interval.lossSum += v.loss;
+      interval.wrong += v.wrong;
+      interval.lr = p.lr;
+      speed.images += v.size;
+      speed.steps++;
+      if (!Number.isFinite(v.loss) || !v.weightsFinite) {
+        status = 'diverged';
+        divergedAt = p.iteration;
+        divergence = Number.isFinite(v.loss) ? 'weights' : 'loss';
+        iteration = p.iteration;
+        const what = Number.isFinite(v.loss)
+          ? `a weight is not finite after the update of iteration ${p.iteration}`
+          : `loss is ${v.loss} at iteration ${p.iteration}`;
+        const message = `${what} (lr ${p.lr}): the run diverged`;
+        emit({ type: 'warning', iteration: p.iteration, message, time: now() });
+        progress.message(message);
+        return;
+      }
+      callbacks.onStepEnd?.({
+        iteration: p.iteration,
+        lr: p.lr,
+        loss: v.loss,
+        error: v.wrong / v.size,
+        batchSize: v.size,
+      });
+      progress.step({
+        iteration: p.iteration,
+        lr: p.lr,
+        loss: interval.lossSum / interval.steps,
+        error: interval.wrong / interval.images,
+        imagesPerSecond: speed.images / Math.max(speed.seconds, 1e-9),
+        ...(state.lastTest ? { testError: state.lastTest.error } : {}),
+      });
+    }
+  };
+
+  const removeSignalHandlers = options.handleSignals ? host.onSignals!(onSignal) : undefined;
   options.signal?.addEventListener('abort', onAbort);
   try {
     emit({
@@ -406,74 +497,63 @@ async function run(
       time: now(),
     });
     progress.start(iterations, iteration);
+    for (const message of startWarnings) {
+      emit({ type: 'warning', iteration, message, time: now() });
+      progress.message(`warning: ${message}`);
+    }
     if (resumedFrom) progress.message(`resumed from ${resumedFrom.path} at iteration ${iteration}`);
-    while (iteration < iterations) {
-      if (stopRequested || options.signal?.aborted) {
-        status = 'interrupted';
-        break;
+    try {
+      while (iteration < iterations) {
+        // Signal handlers and abort listeners run here, so a stop is seen within one iteration.
+        await yieldToEventLoop();
+        if (stopRequested || options.signal?.aborted) {
+          await flush();
+          if (status === 'completed') status = 'interrupted';
+          break;
+        }
+        const lr = schedule(iteration);
+        if (!Number.isFinite(lr) || lr < 0) {
+          throw new Error(
+            `the schedule gave learning rate ${lr} for iteration ${iteration}; expected a number ≥ 0`,
+          );
+        }
+        if (pending.length === 0) pendingSince = performance.now();
+        const batch: Batch = await data.next();
+        try {
+          const step = rng.withMathRandom(() =>
+            trainStep({ model, optimizer, batch, lr, outputs: settings.head }),
+          );
+          pending.push({ iteration: iteration + 1, lr, step });
+        } finally {
+          batch.xs.dispose();
+          batch.ys.dispose();
+        }
+        iteration++;
+        progress.advance(iteration);
+        callbacks.onIteration?.(iteration);
+        const evaluateDue = settings.evaluateEvery > 0 && iteration % settings.evaluateEvery === 0;
+        const logDue = evaluateDue || iteration % settings.logEvery === 0;
+        const checkpointDue = paths && iteration % settings.checkpointEvery === 0 && iteration < iterations;
+        if (!logDue && !checkpointDue && iteration < iterations) continue;
+        await flush();
+        // flush() may have set the status (TypeScript cannot see that through the closure).
+        if ((status as TrainResult['status']) === 'diverged') break;
+        if (evaluateDue) await evaluateNow();
+        if (logDue) writeRecord();
+        if (checkpointDue) await writeCheckpoint(paths.checkpoint, 'periodic');
       }
-      const t0 = performance.now();
-      const lr = schedule(iteration);
-      if (!Number.isFinite(lr) || lr < 0) {
-        throw new Error(
-          `the schedule gave learning rate ${lr} for iteration ${iteration}; expected a number ≥ 0`,
-        );
-      }
-      const batch: Batch = await data.next();
-      let step: { loss: number; wrong: number; size: number };
-      try {
-        step = rng.withMathRandom(() => trainStep(model, optimizer, batch, lr, settings.outputs));
-      } finally {
-        batch.xs.dispose();
-        batch.ys.dispose();
-      }
-      iteration++;
-      tensorBaseline ??= tf.memory().numTensors;
-      const { interval } = state;
-      interval.steps++;
-      interval.images += step.size;
-      interval.lossSum += step.loss;
-      interval.wrong += step.wrong;
-      interval.lr = lr;
-      speed.images += step.size;
-      speed.steps++;
-      speed.seconds += (performance.now() - t0) / 1000;
-      if (!Number.isFinite(step.loss)) {
-        status = 'diverged';
-        divergedAt = iteration;
-        const message = `loss is ${step.loss} at iteration ${iteration} (lr ${lr}): the run diverged`;
-        emit({ type: 'warning', iteration, message, time: now() });
-        progress.message(message);
-        break;
-      }
-      callbacks.onStepEnd?.({
-        iteration,
-        lr,
-        loss: step.loss,
-        error: step.wrong / step.size,
-        batchSize: step.size,
-      });
-      progress.step({
-        iteration,
-        lr,
-        loss: interval.lossSum / interval.steps,
-        error: interval.wrong / interval.images,
-        imagesPerSecond: speed.images / Math.max(speed.seconds, 1e-9),
-        ...(state.lastTest ? { testError: state.lastTest.error } : {}),
-      });
-      const evaluateDue = settings.evaluateEvery > 0 && iteration % settings.evaluateEvery === 0;
-      if (evaluateDue) await evaluateNow();
-      if (evaluateDue || iteration % settings.logEvery === 0) writeRecord();
-      if (paths && iteration % settings.checkpointEvery === 0 && iteration < iterations) {
-        await writeCheckpoint(paths.checkpoint, 'periodic');
-      }
+    } finally {
+      // An exception (or a divergence) leaves dispatched steps behind: free them.
+      for (const p of pending) p.step.values.dispose();
+      pending = [];
     }
     if (status === 'completed') {
       const needsEvaluation = options.evaluate !== undefined && state.lastTest?.iteration !== iteration;
       if (needsEvaluation) await evaluateNow();
       if (needsEvaluation || state.lastRecordIteration !== iteration) writeRecord();
       if (paths) await writeCheckpoint(paths.final, 'final');
-    } else if (status === 'interrupted' && paths) {
+    } else if (status === 'interrupted' && paths && checkpointIteration !== iteration) {
+      // (A stop right after a periodic checkpoint has nothing new to write, and keeps the one before it.)
       await writeCheckpoint(paths.checkpoint, 'interrupt');
     }
     const wallSeconds = wall();
@@ -487,14 +567,12 @@ async function run(
     });
     return {
       ...result(status, iteration, state, settings, checkpointPath, wallSeconds),
-      ...(divergedAt !== undefined ? { divergedAt } : {}),
+      ...(divergedAt !== undefined ? { divergedAt, divergence } : {}),
+      ...(status === 'interrupted' && stopSignal ? { signal: stopSignal } : {}),
     };
   } finally {
     progress.stop();
-    if (options.handleSignals) {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-    }
+    removeSignalHandlers?.();
     options.signal?.removeEventListener('abort', onAbort);
     metricsLog?.close();
   }
@@ -530,7 +608,13 @@ function emptyInterval(): RunningState['interval'] {
 }
 
 function optimizerInfo(optimizer: MomentumSgd): Checkpoint['optimizer'] {
-  return { momentum: optimizer.momentum, nesterov: optimizer.nesterov, weightDecay: optimizer.weightDecay };
+  return {
+    momentum: optimizer.momentum,
+    nesterov: optimizer.nesterov,
+    weightDecay: optimizer.weightDecay,
+    // Only when given, so checkpoints written before the option existed still resume.
+    ...(optimizer.noDecay.length > 0 ? { noDecay: [...optimizer.noDecay] } : {}),
+  };
 }
 
 function checkCount(name: string, value: number, allowZero = false): number {

@@ -1,13 +1,20 @@
 // The checkpoint file: round trip, refusal of damaged files, and atomicity against a real SIGKILL in the
 // middle of a write.
+import { createHash } from 'node:crypto';
 import { watch } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { type CheckpointContents, loadCheckpoint, saveCheckpoint, train } from '../src/index.js';
+import {
+  type CheckpointContents,
+  loadCheckpoint,
+  type MetricsRecord,
+  saveCheckpoint,
+  train,
+} from '../src/index.js';
 import { startChild } from './child.js';
-import { bigModel, RandomSource, setupBackend } from './helpers.js';
+import { bigModel, RandomSource, setupBackend, tinyConvNet, weightValues } from './helpers.js';
 
 beforeAll(setupBackend);
 
@@ -77,6 +84,66 @@ describe('the checkpoint file', () => {
     future.writeUInt32LE(99, 8);
     await writeFile(join(dir, 'future.ckpt'), future);
     await expect(loadCheckpoint(join(dir, 'future.ckpt'))).rejects.toThrow(/layout version 99/);
+  });
+
+  test('a tensor of odd byte length is refused with a message naming the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ckpt-odd-'));
+    const path = join(dir, 'odd.ckpt');
+    await saveCheckpoint(path, contents(1));
+    const good = await readFile(path);
+    // Rewrite the header so that its first tensor claims 23 bytes, with a valid SHA-256: only the length
+    // check can catch it.
+    const headerLength = good.readUInt32LE(12);
+    const header = JSON.parse(good.toString('utf8', 16, 16 + headerLength));
+    header.tensors[0].byteLength = 23;
+    const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
+    const preamble = Buffer.from(good.subarray(0, 16));
+    preamble.writeUInt32LE(headerBytes.length, 12);
+    const body = Buffer.concat([preamble, headerBytes, good.subarray(16 + headerLength, good.length - 32)]);
+    const digest = createHash('sha256').update(body).digest();
+    await writeFile(path, Buffer.concat([body, digest]));
+    await expect(loadCheckpoint(path)).rejects.toThrow(
+      /checkpoint .*odd\.ckpt is damaged \(tensor weights\/conv\/kernel has 23 bytes; float32 of shape \[3,1,1,2\] needs 24\)/,
+    );
+  });
+
+  test('a damaged latest checkpoint falls back to the previous one, with a warning naming it', async () => {
+    const runDir = await mkdtemp(join(tmpdir(), 'ckpt-prev-'));
+    const options = (model: ReturnType<typeof tinyConvNet>) => ({
+      model,
+      data: new RandomSource({ seed: 4 }),
+      iterations: 10,
+      checkpointEvery: 2,
+      logEvery: 2,
+      runDir,
+      seed: 5,
+      resume: true,
+      progress: 'none' as const,
+    });
+    const controller = new AbortController();
+    const stopped = await train({
+      ...options(tinyConvNet({ name: 'prev' })),
+      signal: controller.signal,
+      callbacks: { onIteration: (i) => i === 6 && controller.abort() },
+    });
+    expect(stopped).toMatchObject({ status: 'interrupted', iteration: 6 });
+    expect((await loadCheckpoint(join(runDir, 'checkpoint.prev.ckpt'))).iteration).toBe(4);
+    const bytes = await readFile(join(runDir, 'checkpoint.ckpt'));
+    await writeFile(join(runDir, 'checkpoint.ckpt'), bytes.subarray(0, bytes.length - 1));
+    const records: MetricsRecord[] = [];
+    const model = tinyConvNet({ name: 'prev', seed: 9 });
+    const resumed = await train({ ...options(model), callbacks: { onLog: (r) => records.push(r) } });
+    expect(resumed.status).toBe('completed');
+    expect(records[0]).toMatchObject({ type: 'start', iteration: 4 });
+    const warning = records.find((r) => r.type === 'warning');
+    expect(warning?.type === 'warning' && warning.message).toMatch(
+      /checkpoint .*checkpoint\.ckpt is damaged \(SHA-256 mismatch.*\); resuming from .*checkpoint\.prev\.ckpt instead/,
+    );
+    // And it ends where an uninterrupted run ends.
+    const straightDir = await mkdtemp(join(tmpdir(), 'ckpt-straight-'));
+    const straight = tinyConvNet({ name: 'prev' });
+    await train({ ...options(straight), runDir: straightDir });
+    expect(weightValues(model)).toEqual(weightValues(straight));
   });
 
   test('a damaged checkpoint in a runDir stops a resume instead of silently restarting', async () => {

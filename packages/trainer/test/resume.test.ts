@@ -65,7 +65,7 @@ describe('resume', () => {
     const stopped = await train({
       ...first,
       signal: controller.signal,
-      callbacks: { onStepEnd: (e) => e.iteration === N && controller.abort() },
+      callbacks: { onIteration: (i) => i === N && controller.abort() },
     });
     expect(stopped).toMatchObject({ status: 'interrupted', iteration: N });
     expect(stopped.checkpointPath).toBe(join(runDir, 'checkpoint.ckpt'));

@@ -55,9 +55,11 @@ describe('scaledPaperSchedule', () => {
   });
 });
 
-test('epochSchedule: the authors’ ResNet-1001 re-run (÷10 at epochs 81 and 122)', () => {
-  const lr = epochSchedule({ itersPerEpoch: 782, baseLr: 0.1, milestones: [81, 122] });
-  expect([0, 81 * 782 - 1, 81 * 782, 122 * 782 - 1, 122 * 782].map(lr)).toEqual([
+test('epochSchedule: the authors’ ResNet-1001 re-run (÷10 from Torch’s 1-based epochs 81 and 122)', () => {
+  // fb.resnet.torch: decay = epoch >= 122 and 2 or epoch >= 81 and 1 or 0, epochs counted from 1, so the
+  // first iteration at 0.01 is the first of the 81st epoch, after 80 whole epochs.
+  const lr = epochSchedule({ itersPerEpoch: 781, baseLr: 0.1, milestones: [80, 121] });
+  expect([0, 80 * 781 - 1, 80 * 781, 121 * 781 - 1, 121 * 781].map(lr)).toEqual([
     0.1, 0.1, 0.01, 0.01, 0.001,
   ]);
   const warm = epochSchedule({

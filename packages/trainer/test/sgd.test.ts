@@ -131,6 +131,17 @@ describe('SGD with momentum and weight decay, two steps of one dense layer', () 
     expectClose(actual, expected);
   });
 
+  test('noDecay leaves the named weights out of weight decay (name patterns)', async () => {
+    const expected = byHand({ momentum: 0.9, weightDecay: 0.05, nesterov: false, decayBias: false });
+    const actual = await byTrainer('nodecay', { momentum: 0.9, weightDecay: 0.05, noDecay: ['/bias$'] });
+    expectClose(actual, expected);
+    const model = denseModel('badpattern');
+    const data = { next: () => ({ xs: tf.zeros([1, 3]), ys: tf.tensor1d([0], 'int32') }) };
+    await expect(
+      train({ model, data, iterations: 1, optimizer: { noDecay: ['(unclosed'] }, progress: 'none' }),
+    ).rejects.toThrow(/optimizer.noDecay: '\(unclosed' is not a regular expression/);
+  });
+
   test('momentum 0 is plain SGD', async () => {
     const expected = byHand({ momentum: 0, weightDecay: 0, nesterov: false, decayBias: false });
     expectClose(await byTrainer('sgd', { momentum: 0, weightDecay: 0 }), expected);

@@ -49,7 +49,7 @@ test('overfits a handful of images to zero training error', async () => {
   ys.dispose();
 });
 
-test('a model ending in softmax is trained on its probabilities (outputs: auto)', async () => {
+test('a model ending in a fused softmax is trained on its logits (outputs: auto)', async () => {
   const { xs, ys } = handful();
   const model = tinyConvNet({ name: 'softmax', seed: 5, softmax: true });
   const result = await train({

@@ -2,7 +2,7 @@
 // pre-activation units at ResNet-8, 300 iterations on CIFAR-10 (sized to minutes on 2 CPU cores), then the report.
 import type { BackendChoice } from '@resnet/backend';
 import { type Command, Option } from 'commander';
-import { ALLOW_UNOFFICIAL_HELP, backendChoices, defaultOut } from './shared.js';
+import { ALLOW_UNOFFICIAL_HELP, backendChoices, defaultOut, interruptedExitCode } from './shared.js';
 
 /** Table 2's first and last rows at ResNet-110: the original unit against full pre-activation. */
 export const DEMO_ROWS = ['original-110', 'full-preact-110'];
@@ -28,6 +28,9 @@ export function demoCommand(program: Command): Command {
       }) => {
         const started = Date.now();
         const { runTable } = await import('../runner.js');
+        // pnpm ends at once on a SIGTERM sent to it alone: then stop as if the SIGTERM had come here.
+        const { packageManagerAncestor, stopWhenGone } = await import('../parent-watch.js');
+        const unwatch = stopWhenGone(packageManagerAncestor());
         const outcome = await runTable({
           table: 2,
           rows: DEMO_ROWS,
@@ -38,9 +41,12 @@ export function demoCommand(program: Command): Command {
           ...(options.dataDir ? { dataDir: options.dataDir } : {}),
           ...(options.allowUnofficialData ? { allowUnofficialData: true } : {}),
         });
+        unwatch();
         console.log(`\nreport: ${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
         console.log(`demo took ${((Date.now() - started) / 60_000).toFixed(1)} min`);
-        if (outcome.status === 'interrupted') process.exitCode = 130;
+        // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an
+        // interruption with no signal (an abort) is 130 too. The runs stay resumable.
+        if (outcome.status === 'interrupted') process.exitCode = interruptedExitCode(outcome.signal);
       },
     );
 }

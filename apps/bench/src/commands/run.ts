@@ -7,6 +7,7 @@ import {
   ALLOW_UNOFFICIAL_HELP,
   backendChoices,
   defaultOut,
+  interruptedExitCode,
   parseInteger,
   parseList,
   parsePositiveInt,
@@ -25,6 +26,8 @@ export interface RunOptions {
   allowUnofficialData?: boolean;
   out?: string;
   seed: number;
+  iterations?: number;
+  decayExclude?: string[];
 }
 
 export function runCommand(program: Command): Command {
@@ -55,9 +58,22 @@ export function runCommand(program: Command): Command {
     .option('--allow-unofficial-data', ALLOW_UNOFFICIAL_HELP)
     .option('--out <dir>', `where runs and reports go (default: ${RUNS_ROOT}/<scale>)`)
     .option('--seed <n>', 'run k of a row uses seed + k − 1', parseInteger, 1)
+    .option(
+      '--iterations <n>',
+      "train this many iterations instead of the scale's (the schedule is scaled; recorded in config.json)",
+      parsePositiveInt,
+    )
+    .option(
+      '--decay-exclude <regexps>',
+      "weights left out of weight decay: comma-separated regular expressions over weight names, e.g. '_shortcut_gate/bias$' (b_g of the gates); default none, as the authors' code",
+      parseList,
+    )
     .action(async (options: RunOptions) => {
       // Loaded on use: TensorFlow.js and the models take seconds to import, `list` and `--help` should not wait.
       const { runTable } = await import('../runner.js');
+      // pnpm ends at once on a SIGTERM sent to it alone: then stop as if the SIGTERM had come here.
+      const { packageManagerAncestor, stopWhenGone } = await import('../parent-watch.js');
+      const unwatch = stopWhenGone(packageManagerAncestor());
       const out = options.out ?? defaultOut(options.scale);
       const outcome = await runTable({
         table: options.table,
@@ -68,12 +84,17 @@ export function runCommand(program: Command): Command {
         handleSignals: true,
         ...(options.rows ? { rows: options.rows } : {}),
         ...(options.runs ? { runs: options.runs } : {}),
+        ...(options.iterations ? { iterations: options.iterations } : {}),
+        ...(options.decayExclude ? { noDecay: options.decayExclude } : {}),
         ...(options.dataset ? { dataset: options.dataset } : {}),
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         ...(options.allowUnofficialData ? { allowUnofficialData: true } : {}),
       });
+      unwatch();
       console.log(`\n${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
-      // 130: the conventional exit status of a process stopped by SIGINT; the runs stay resumable.
-      if (outcome.status === 'interrupted') process.exitCode = 130;
+
+      // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an
+      // interruption with no signal (an abort) is 130 too. The runs stay resumable.
+      if (outcome.status === 'interrupted') process.exitCode = interruptedExitCode(outcome.signal);
     });
 }
