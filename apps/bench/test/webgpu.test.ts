@@ -7,7 +7,7 @@ import { resnet } from '@resnet/models';
 import { unitOrders } from '@resnet/units';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPerf } from '../src/commands/perf.js';
+import { runPerf } from '../src/perf/run.js';
 
 const probe = await probeWebgpu();
 const inCi = process.env['CI'] === 'true';
