@@ -31,6 +31,11 @@ export interface ConvArgs {
   useBias?: boolean;
   biasInit?: number;
   activation?: 'sigmoid' | 'linear';
+  /**
+   * tfjs's padding; default 'same'. {@link applyConv} asks for 'valid' after padding explicitly, as Torch
+   * does for strided convolutions.
+   */
+  padding?: 'same' | 'valid';
 }
 
 /** Options of {@link LayerFactories.dense}. */
@@ -112,7 +117,7 @@ export function createLayerFactories(args: LayerFactoriesArgs = {}): LayerFactor
         filters: conv.filters,
         kernelSize: conv.kernelSize,
         strides: conv.strides ?? 1,
-        padding: 'same',
+        padding: conv.padding ?? 'same',
         useBias: conv.useBias ?? false,
         kernelInitializer: kernelInitializer(conv),
         biasInitializer: tfl.initializers.constant({ value: conv.biasInit ?? 0 }),
@@ -147,4 +152,24 @@ export function createLayerFactories(args: LayerFactoriesArgs = {}): LayerFactor
       });
     },
   };
+}
+
+/**
+ * Applies a convolution padded as the authors' Torch code pads it: ⌊(k − 1)/2⌋ zeros on every side
+ * (`SpatialConvolution(…, 1, 1)` for a 3×3). For stride 1 and an odd kernel that is tfjs's 'same'. For a
+ * strided kernel it is not: tfjs's 'same' puts the one extra row and column at the bottom and right only, so a
+ * stride-2 3×3 samples odd pixels while the stride-2 1×1 projection beside it samples even ones. Strided
+ * convolutions wider than 1×1 therefore get an explicit zeroPadding2d (`<conv name>_pad`) and a 'valid'
+ * convolution, and both paths of a unit read the same pixels.
+ */
+export function applyConv(
+  x: tfl.SymbolicTensor,
+  layers: LayerFactories,
+  conv: Omit<ConvArgs, 'padding'>,
+): tfl.SymbolicTensor {
+  const stride = conv.strides ?? 1;
+  const pad = Math.floor((conv.kernelSize - 1) / 2);
+  if (stride === 1 || pad === 0) return layers.conv(conv).apply(x) as tfl.SymbolicTensor;
+  const padded = tfl.layers.zeroPadding2d({ name: `${conv.name}_pad`, padding: pad }).apply(x);
+  return layers.conv({ ...conv, padding: 'valid' }).apply(padded) as tfl.SymbolicTensor;
 }

@@ -1,6 +1,7 @@
 // @resnet/shortcuts: the shortcut connections h(x) of Identity Mappings in Deep Residual Networks (Fig. 2),
 // the dimension-increasing shortcuts, the custom layers they need and the layer factories units share.
 export {
+  applyConv,
   type ConvArgs,
   type ConvInit,
   createLayerFactories,
