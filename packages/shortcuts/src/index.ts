@@ -10,6 +10,7 @@ export {
   type LayerFactories,
   type LayerFactoriesArgs,
 } from './factories.js';
+export { GroupBatchNormalization, type GroupBatchNormalizationArgs } from './group-batch-norm.js';
 export { OneMinus, Scale, type ScaleArgs, ZeroPadChannels, type ZeroPadChannelsArgs } from './layers.js';
 export {
   conv1x1Shortcut,
