@@ -22,6 +22,11 @@ export interface ExperimentRow {
   batchSize?: number;
   /** Scales the row exists at; absent means every scale. */
   scales?: readonly string[];
+  /**
+   * Id of the row this one is measured against (the original unit with the identity shortcut of the same
+   * network): at a reduced scale 'fail' and the paper's ordering are judged against it, at that scale.
+   */
+  reference: string;
 }
 
 export interface ExperimentTable {
@@ -51,6 +56,7 @@ const table1: ExperimentTable = {
     preset: `t1-${id}`,
     dataset: 'cifar10',
     paperError: paperError as PaperError,
+    reference: 'original',
   })),
 };
 
@@ -72,6 +78,7 @@ const table2: ExperimentTable = {
       preset: `t2-${order}-${depth}`,
       dataset: 'cifar10' as const,
       paperError: depth === 110 ? e110 : e164,
+      reference: `original-${depth}`,
     })),
   ),
 };
@@ -124,6 +131,7 @@ const table3: ExperimentTable = {
         preset: `t3-${n.id}-original`,
         dataset: n.dataset,
         paperError: n.original,
+        reference: `${n.id}-original`,
       };
       const preact: ExperimentRow = {
         id: `${n.id}-preact`,
@@ -131,6 +139,7 @@ const table3: ExperimentTable = {
         preset: `t3-${n.id}-preact`,
         dataset: n.dataset,
         paperError: n.preact,
+        reference: `${n.id}-original`,
         ...(n.preactMeanStd ? { paperMeanStd: n.preactMeanStd } : {}),
       };
       return [original, preact];
@@ -145,6 +154,7 @@ const table3: ExperimentTable = {
       paperMeanStd: [4.69, 0.2],
       batchSize: 64,
       scales: ['paper'],
+      reference: 'c10-1001-original',
     },
   ],
 };

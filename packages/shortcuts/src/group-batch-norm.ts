@@ -93,7 +93,14 @@ export class GroupBatchNormalization extends tfl.layers.Layer {
       const beta = this.beta!.read();
       // As tfjs-layers reads it: any truthy value means training.
       if (!kwargs?.['training']) {
-        return tf.batchNorm(x, this.movingMean!.read(), this.movingVariance!.read(), beta, gamma, this.epsilon);
+        return tf.batchNorm(
+          x,
+          this.movingMean!.read(),
+          this.movingVariance!.read(),
+          beta,
+          gamma,
+          this.epsilon,
+        );
       }
       const [batch, ...rest] = x.shape;
       if (batch === undefined || batch % this.groups !== 0) {
@@ -107,7 +114,10 @@ export class GroupBatchNormalization extends tfl.layers.Layer {
       // per channel: shape [G, 1, …, 1, C].
       const reduce = [1, ...rest.slice(0, -1).map((_, i) => i + 2)];
       const { mean, variance } = tf.moments(grouped, reduce, true);
-      const normed = tf.add(tf.mul(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, this.epsilon))), gamma), beta);
+      const normed = tf.add(
+        tf.mul(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, this.epsilon))), gamma),
+        beta,
+      );
       this.updateMoving(this.movingMean!, tf.mean(tf.reshape(mean, [this.groups, -1]), 0));
       this.updateMoving(this.movingVariance!, tf.mean(tf.reshape(variance, [this.groups, -1]), 0));
       return tf.reshape(normed, x.shape);

@@ -21,12 +21,7 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
 /** Non-trivial γ, β so the check sees them applied per channel. */
 function setAffine(layer: { setWeights(w: tf.Tensor[]): void; getWeights(): tf.Tensor[] }, c: number) {
   const [, , mean, variance] = layer.getWeights();
-  layer.setWeights([
-    tf.linspace(0.5, 1.5, c),
-    tf.linspace(-0.2, 0.3, c),
-    mean!.clone(),
-    variance!.clone(),
-  ]);
+  layer.setWeights([tf.linspace(0.5, 1.5, c), tf.linspace(-0.2, 0.3, c), mean!.clone(), variance!.clone()]);
 }
 
 describe('GroupBatchNormalization', () => {
@@ -35,7 +30,10 @@ describe('GroupBatchNormalization', () => {
   const makeInput = () =>
     tf.tidy(() =>
       tf.concat(
-        [tf.randomNormal([batch / 2, h, w, c], 1, 2, 'float32', 1), tf.randomNormal([batch / 2, h, w, c], -3, 0.5, 'float32', 2)],
+        [
+          tf.randomNormal([batch / 2, h, w, c], 1, 2, 'float32', 1),
+          tf.randomNormal([batch / 2, h, w, c], -3, 0.5, 'float32', 2),
+        ],
         0,
       ),
     );

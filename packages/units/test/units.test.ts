@@ -267,7 +267,17 @@ describe('stride-2 units pad as Torch does', () => {
     return model.getLayer(name).getWeights()[0] as tf.Tensor4D;
   }
   const symmetric = (x: tf.Tensor4D, w: tf.Tensor4D) =>
-    tf.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), w, 2, 'valid');
+    tf.conv2d(
+      tf.pad(x, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]),
+      w,
+      2,
+      'valid',
+    );
   const project = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.conv2d(x, w, 2, 'valid');
 
   it.each(['one-layer', 'basic'])('%s unit: branch and projection read the same pixels', (unit) => {
