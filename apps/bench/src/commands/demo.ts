@@ -2,6 +2,7 @@
 // against the full pre-activation unit on a net deep enough (ResNet-56) for the original's slow start to show
 // (the paper's Sec. 4.1, Fig. 1 right), sized to minutes on 2 CPU cores, then the report.
 import { type Command, Option } from 'commander';
+import type { ReportFigure } from '../report.js';
 import { defaultOut } from './shared.js';
 
 /**
@@ -38,7 +39,15 @@ export function demoCommand(program: Command): Command {
           handleSignals: true,
           ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         });
-        console.log(`\nreport: ${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
+        // Figures the demo's report shows below its training curves, written beside report.md first. The
+        // place for the gradient figure of eq. 5 and 8 (identity vs λ = 0.5 at initialisation).
+        const figures: ReportFigure[] = [];
+        let report = outcome.report;
+        if (figures.length > 0) {
+          const { writeTableReport } = await import('../report.js');
+          report = await writeTableReport(options.out, DEMO_TABLE, figures);
+        }
+        console.log(`\nreport: ${report.reportPath}\n\n${report.markdown}`);
         console.log(`demo took ${((Date.now() - started) / 60_000).toFixed(1)} min`);
         if (outcome.status === 'interrupted') process.exitCode = 130;
       },
