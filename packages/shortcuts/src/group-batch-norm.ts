@@ -28,11 +28,11 @@ export interface GroupBatchNormalizationArgs extends LayerArgs {
  * the groups' mean and variance, with tfjs's own update v ← v − (v − value)·(1 − momentum).
  *
  * That last choice departs from the authors' setup on purpose. fb.resnet.torch wraps the model in
- * DataParallelTable, which keeps one replica per GPU and synchronises their parameters but not their BN
- * buffers: each replica's running statistics follow only its own 64 images, and the checkpoint saves the
- * replica of GPU 1 (`model:get(1)` in checkpoints.lua). Keeping only group 1's statistics would reproduce
- * that; the mean over the groups estimates the same population statistics with half the noise, and with
- * one group it is plain BN's update either way.
+ * DataParallelTable, one replica per GPU, each normalising and keeping its BN running statistics over its own
+ * 64 images, and its checkpoint saves the replica of GPU 1 (`model:get(1)` in checkpoints.lua): the saved
+ * running statistics are group 1's alone. Keeping only group 1's would reproduce that; the mean over the
+ * groups estimates the same population statistics with less noise, and with one group it is plain BN's
+ * update either way.
  */
 export class GroupBatchNormalization extends tfl.layers.Layer {
   static className = 'resnet>GroupBatchNormalization';
