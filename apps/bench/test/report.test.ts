@@ -1,6 +1,7 @@
 // The report built from run folders on disk must be exactly the committed snapshots: test/fixtures/report-runs
 // (made by hand to hold every case: two finished runs, a diverged run, a row with one finished and one
-// interrupted run) and test/fixtures/demo-runs (recorded from a real `demo`, checkpoints left out).
+// interrupted run) and test/fixtures/demo-runs (the demo's two rows recorded on real CIFAR-10 at the `demo`
+// scale, ResNet-56, checkpoints left out).
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ describe('report', () => {
   });
 
   it('is exactly the snapshot for the recorded demo (Table 2, original vs full pre-activation, real CIFAR-10)', async () => {
+    // The demo must never call 'fail' a row the paper reports as working: both rows here are.
     const demo = mkdtempSync(join(tmpdir(), 'bench-report-demo-'));
     try {
       cpSync(join(import.meta.dirname, 'fixtures', 'demo-runs'), demo, { recursive: true });
@@ -29,6 +31,10 @@ describe('report', () => {
       await expect(report.markdown).toMatchFileSnapshot('./__snapshots__/report-demo-table2.md');
       const svg = readFileSync(report.plots.testError, 'utf8');
       expect(svg.match(/class="mark-line role-mark/g)?.length).toBe(2);
+      expect(report.rows.every((r) => !r.fail)).toBe(true);
+      expect(report.markdown).toContain(
+        "agree with the paper's ordering: full-preact-110; these do not: none",
+      );
     } finally {
       rmSync(demo, { recursive: true, force: true });
     }
