@@ -22,6 +22,11 @@ export interface ExperimentRow {
   batchSize?: number;
   /** Scales the row exists at; absent means every scale. */
   scales?: readonly string[];
+  /**
+   * Id of the row this one is measured against (the original unit with the identity shortcut of the same
+   * network): at a reduced scale 'fail' and the paper's ordering are judged against it, at that scale.
+   */
+  reference: string;
   /** A protocol counted in epochs, where the paper's row departs from the 64k-iteration one (paper scale). */
   protocol?: EpochProtocol;
 }
@@ -61,6 +66,7 @@ const table1: ExperimentTable = {
     preset: `t1-${id}`,
     dataset: 'cifar10',
     paperError: paperError as PaperError,
+    reference: 'original',
   })),
 };
 
@@ -82,6 +88,7 @@ const table2: ExperimentTable = {
       preset: `t2-${order}-${depth}`,
       dataset: 'cifar10' as const,
       paperError: depth === 110 ? e110 : e164,
+      reference: `original-${depth}`,
     })),
   ),
 };
@@ -134,6 +141,7 @@ const table3: ExperimentTable = {
         preset: `t3-${n.id}-original`,
         dataset: n.dataset,
         paperError: n.original,
+        reference: `${n.id}-original`,
       };
       const preact: ExperimentRow = {
         id: `${n.id}-preact`,
@@ -141,6 +149,7 @@ const table3: ExperimentTable = {
         preset: `t3-${n.id}-preact`,
         dataset: n.dataset,
         paperError: n.preact,
+        reference: `${n.id}-original`,
         ...(n.preactMeanStd ? { paperMeanStd: n.preactMeanStd } : {}),
       };
       return [original, preact];
@@ -158,6 +167,7 @@ const table3: ExperimentTable = {
       // The authors' re-run (resnet-1k-layers on fb.resnet.torch): 200 epochs, ÷10 at epochs 81 and 122,
       // Nesterov momentum; fb.resnet.torch's train.lua has no warm-up.
       protocol: { epochs: 200, lrDropEpochs: [81, 122], nesterov: true },
+      reference: 'c10-1001-original',
     },
   ],
 };

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type BackendChoice, type BackendInfo, initBackend } from '@resnet/backend';
 import { getPreset } from '@resnet/models';
 import * as tf from '@tensorflow/tfjs-core';
+import { configDifferences, describeDifferences } from './config-diff.js';
 import { dataIdentity, describeDataChange, type LoadedData, loadData, SMOKE_DATA, sameData } from './data.js';
 import { describeDevice, gitCommit } from './environment.js';
 import { type ExperimentRow, getTable, selectRows } from './experiments.js';
@@ -100,7 +101,16 @@ export function runConfig(args: {
   const unit = preset.config.unit ?? 'basic';
   const depth = scale.depth(typeof unit === 'string' ? unit : 'custom', preset.config.depth);
   const seed = args.baseSeed + args.run - 1;
-  const model = { ...preset.config, depth, seed } as Record<string, unknown>;
+  // Everything that defines the network is recorded, defaults included, so a folder written before one of
+  // them changed is refused rather than mixed with new runs: BN over groups of the batch, and the padding of
+  // strided convolutions (Torch's 1 on every side since it replaced tfjs's 'same'; not an option).
+  const model = {
+    ...preset.config,
+    depth,
+    seed,
+    batchNormGroups: scale.batchNormGroups,
+    stridedConvPadding: 'symmetric',
+  } as Record<string, unknown>;
   if (typeof unit !== 'string') model['unit'] = 'custom';
   const batchSize = scale.name === 'paper' && row.batchSize ? row.batchSize : scale.batchSize;
   const protocol = scale.name === 'paper' ? row.protocol : undefined;
@@ -179,13 +189,14 @@ export function runConfig(args: {
 }
 
 /**
- * Everything in a config that decides the numbers (the run count can grow without invalidating a run; the
- * data is compared by {@link checkSameData}, by content).
+ * The fields that differ between a folder's config and the one this call would write, over everything that
+ * decides the numbers (the run count can grow without invalidating a run; the data is compared by
+ * {@link checkSameData}, by content).
  */
-function sameExperiment(a: RunConfig, b: RunConfig): boolean {
+function experimentDifferences(a: RunConfig, b: RunConfig) {
   const { runs: _a, dataIdentity: _da, ...restA } = a;
   const { runs: _b, dataIdentity: _db, ...restB } = b;
-  return JSON.stringify(restA) === JSON.stringify(restB);
+  return configDifferences(restA, restB);
 }
 
 /** Refuses a run folder whose recorded data is not the data loaded now, naming what differs. */
@@ -208,7 +219,7 @@ function checkSameData(dir: string, existing: RunConfig, config: RunConfig, load
 export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
   const log = args.log ?? ((line: string) => console.log(line));
   const table = getTable(args.table);
-  const scale = getScale(args.scale);
+  const scale = getScale(args.scale, args.table);
   let rows = selectRows(table, scale.name, args.rows ?? []);
   if (args.dataset === 'cifar10' || args.dataset === 'cifar100') {
     const wanted = args.dataset;
@@ -295,10 +306,12 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
         const config: RunConfig = { ...planned, dataIdentity: dataIdentity(loaded, scale.testImages) };
         const existing = readJsonIfExists<RunConfig>(join(dir, CONFIG_FILE));
         if (existing) checkSameData(dir, existing, config, loaded);
-        if (existing && !sameExperiment(existing, config)) {
+        const differences = existing ? experimentDifferences(existing, config) : [];
+        if (differences.length > 0) {
           throw new Error(
-            `${dir} holds a run with another configuration (scale ${existing.scale}, seed ${existing.seed}, ` +
-              `${existing.data} data); pass another --out, or delete that folder to start it again`,
+            `${dir} holds a run of another configuration, made by another scale or options or by an ` +
+              `earlier version of the code that computed something else (${describeDifferences(differences)}); ` +
+              'it is not mixed with new runs: pass another --out, or delete that folder to start it again',
           );
         }
         if (readJsonIfExists<RunResult>(join(dir, RESULT_FILE))) {

@@ -50,6 +50,7 @@ export async function trainRun(args: TrainRunArgs): Promise<TrainRunResult> {
   const model = resnet({
     ...preset.config,
     depth: config.model['depth'] as number,
+    batchNormGroups: config.model['batchNormGroups'] as number,
     seed: config.seed,
     classes: data.numClasses,
   });

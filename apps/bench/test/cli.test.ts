@@ -217,6 +217,9 @@ describe('bench CLI', () => {
     const r = cli('--', 'list');
     expect(r.status).toBe(0);
     for (const table of tables) for (const row of table.rows) expect(r.stdout).toContain(row.preset);
+    // Each row names the reference row it is judged against at reduced scales.
+    expect(r.stdout).toMatch(/scale-0\.5-1 +t1-scale-0\.5-1 +cifar10 +paper fail +vs original /);
+    expect(r.stdout).toMatch(/original +t1-original +cifar10 +paper 6\.61 +reference /);
   });
 
   it('prints every preset’s parameter count as JSON, agreeing with the paper', () => {

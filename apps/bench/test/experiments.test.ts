@@ -5,7 +5,7 @@ import { scaledPaperSchedule } from '@resnet/trainer';
 import { describe, expect, it } from 'vitest';
 import { getTable, rowsAtScale, selectRows, tables } from '../src/experiments.js';
 import { runConfig } from '../src/runner.js';
-import { scales } from '../src/scales.js';
+import { getScale, scales } from '../src/scales.js';
 
 describe('experiments', () => {
   it('has every row of Tables 1-3 and Table 4’s mini-batch-64 row at paper scale only', () => {
@@ -23,7 +23,8 @@ describe('experiments', () => {
       it(`table ${table.table} ${row.id}: preset ${row.preset} exists, on ${row.dataset}, with depths that fit`, () => {
         const preset = getPreset(row.preset);
         expect(preset.dataset).toBe(row.dataset);
-        for (const scale of Object.values(scales)) {
+        for (const { name } of Object.values(scales)) {
+          const scale = getScale(name, table.table);
           if (!rowsAtScale(table, scale.name).includes(row)) continue;
           const config = runConfig({
             table: table.table,
@@ -36,9 +37,14 @@ describe('experiments', () => {
           });
           expect(config.seed).toBe(11);
           const depth = config.model['depth'] as number;
-          if (scale.name === 'paper') expect(depth).toBe(preset.config.depth);
+          // Table 1 keeps ResNet-110 at `quick`: its variants' effect grows with the number of units.
+          if (scale.name === 'paper' || (table.table === 1 && scale.name === 'quick'))
+            expect(depth).toBe(preset.config.depth);
           else expect(depth).toBeLessThan(preset.config.depth);
-          expect(unitsPerStage(depth, preset.config.unit ?? 'basic')).toBeGreaterThan(0);
+          // Every stage keeps a unit beyond its first (projection) unit, so a variant acts in every stage.
+          expect(unitsPerStage(depth, preset.config.unit ?? 'basic')).toBeGreaterThanOrEqual(2);
+          expect(config.model['batchNormGroups']).toBe(scale.name === 'paper' ? 2 : 1);
+          expect(table.rows.some((r) => r.id === row.reference)).toBe(true);
           expect(config.batchSize).toBe(
             scale.name === 'paper' && row.batchSize ? row.batchSize : scale.batchSize,
           );
@@ -112,8 +118,28 @@ describe('experiments', () => {
     expect(config.comparable).toBe(false);
   });
 
+  it('keeps the depth ordering of Tables 2 and 3 at quick scale, and the unit of every row', () => {
+    for (const number of [2, 3]) {
+      const table = getTable(number);
+      const scale = getScale('quick', number);
+      const rows = rowsAtScale(table, 'quick').map((row) => {
+        const preset = getPreset(row.preset);
+        const config = runConfig({ table: number, row, scale, run: 1, runs: 1, baseSeed: 1, data: 'real' });
+        expect(config.model['unit']).toBe(preset.config.unit);
+        return { paper: preset.config.depth, ours: config.model['depth'] as number };
+      });
+      for (const a of rows) {
+        for (const b of rows) if (a.paper > b.paper) expect(a.ours).toBeGreaterThanOrEqual(b.ours);
+      }
+    }
+    // ResNet-1001 stays deeper than ResNet-164.
+    expect(getScale('quick', 3).depth('bottleneck', 1001)).toBeGreaterThan(
+      getScale('quick', 3).depth('bottleneck', 164),
+    );
+  });
+
   it('describes the scaled schedules it runs', () => {
-    for (const scale of [scales.quick, scales.demo]) {
+    for (const scale of [scales.quick, getScale('quick', 1), scales.demo]) {
       const schedule = scaledPaperSchedule(scale.iterations);
       const text = scale.shrinks.find((s) => s.startsWith('schedule'))!;
       const [first, second] = [...text.matchAll(/÷10 at ([\d,]+) and ([\d,]+)/g)][0]!

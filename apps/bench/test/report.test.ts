@@ -1,12 +1,13 @@
 // The report built from run folders on disk must be exactly the committed snapshots: test/fixtures/report-runs
 // (made by hand to hold every case: two finished runs, a diverged run, a row with one finished and one
-// interrupted run) and test/fixtures/demo-runs (recorded from a real `demo`, checkpoints left out).
+// interrupted run) and test/fixtures/demo-runs (the demo's two rows recorded on real CIFAR-10 at the `demo`
+// scale, ResNet-56, checkpoints left out).
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getTable } from '../src/experiments.js';
-import { summarizeRow, writeTableReport } from '../src/report.js';
+import { ordering, summarizeRow, writeTableReport } from '../src/report.js';
 import { readMetrics } from '../src/run-files.js';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'report-runs');
@@ -22,6 +23,7 @@ describe('report', () => {
   });
 
   it('is exactly the snapshot for the recorded demo (Table 2, original vs full pre-activation, real CIFAR-10)', async () => {
+    // The demo must never call 'fail' a row the paper reports as working: both rows here are.
     const demo = mkdtempSync(join(tmpdir(), 'bench-report-demo-'));
     try {
       cpSync(join(import.meta.dirname, 'fixtures', 'demo-runs'), demo, { recursive: true });
@@ -29,6 +31,10 @@ describe('report', () => {
       await expect(report.markdown).toMatchFileSnapshot('./__snapshots__/report-demo-table2.md');
       const svg = readFileSync(report.plots.testError, 'utf8');
       expect(svg.match(/class="mark-line role-mark/g)?.length).toBe(2);
+      expect(report.rows.every((r) => !r.fail)).toBe(true);
+      expect(report.markdown).toContain(
+        "agree with the paper's ordering: full-preact-110; these do not: none",
+      );
     } finally {
       rmSync(demo, { recursive: true, force: true });
     }
@@ -65,6 +71,35 @@ describe('report', () => {
     expect(diverged.median).toBe(Number.POSITIVE_INFINITY);
     expect(diverged.fail).toBe(true);
     expect(diverged.diverged).toBe(2);
+  });
+
+  it("at a reduced scale judges 'fail' against the reference row, never the paper's 20%", () => {
+    const table = getTable(1);
+    const row = (id: string) => table.rows.find((r) => r.id === id)!;
+    const rule = { kind: 'reference', multiple: 1.5 } as const;
+    const runs = (error: number) => [{ run: 1, dir: '', metrics: [], result: fakeResult(error) }];
+    const reference = summarizeRow(row('original'), runs(44), rule);
+    // The reference row itself fails only by diverging, however high its error.
+    expect(reference.fail).toBe(false);
+    const judge = (id: string, error: number) => summarizeRow(row(id), runs(error), rule, reference);
+    expect(judge('scale-0.5-1', 66).fail).toBe(false); // 1.5 × 44 = 66 is not above
+    expect(judge('scale-0.5-1', 66.1).fail).toBe(true);
+    expect(judge('conv1x1', 30).fail).toBe(false); // above 20%, but not against the reference
+    expect(judge('conv1x1', 30).referenceMedian).toBe(44);
+    // The paper's ordering against the reference: 'fail' and 12.22% are both worse than 6.61%.
+    expect(ordering(judge('scale-0.5-1', 80), reference)).toEqual({
+      paper: 'worse',
+      ours: 'worse',
+      agrees: true,
+    });
+    expect(ordering(judge('conv1x1', 30), reference)).toEqual({
+      paper: 'worse',
+      ours: 'better',
+      agrees: false,
+    });
+    expect(ordering(reference, reference)).toBeUndefined();
+    // Without a finished reference run, only divergence fails.
+    expect(summarizeRow(row('conv1x1'), runs(95), rule).fail).toBe(false);
   });
 
   it('draws one line per row with runs in both plots', async () => {

@@ -33,7 +33,9 @@ describe('resume', () => {
     const interrupted = runDir(out, 2, 'full-preact-110', 1);
     expect(existsSync(join(interrupted, RESULT_FILE))).toBe(false);
     expect(existsSync(join(interrupted, 'checkpoint.ckpt'))).toBe(true);
-    expect(first.report.markdown).toMatch(/\| full-preact-110 \|.*\| running \|.*\| 0\/1 \| 1 unfinished \|/);
+    expect(first.report.markdown).toMatch(
+      /\| full-preact-110 \|.*\| running \|.*\| 0\/1 \| — \| 1 unfinished \|/,
+    );
 
     const second = await runTable({ ...common, out });
     expect(second.status).toBe('completed');
@@ -58,7 +60,7 @@ describe('resume', () => {
   it('refuses to mix a run folder with another configuration, finished or not', async () => {
     const finished = join(root, 'interrupted');
     await expect(runTable({ ...common, rows: ['original-110'], out: finished, seed: 7 })).rejects.toThrow(
-      /holds a run with another configuration \(scale smoke, seed 1, synthetic data\); pass another --out/,
+      /holds a run of another configuration.*\(baseSeed: 1 in the folder, 7 now; model\.seed: 1 in the folder, 7 now; seed: 1 in the folder, 7 now\); it is not mixed with new runs: pass another --out/,
     );
     const unfinished = join(root, 'unfinished');
     const controller = new AbortController();
@@ -70,7 +72,7 @@ describe('resume', () => {
       onIteration: () => controller.abort(),
     });
     await expect(runTable({ ...common, rows: ['original-110'], out: unfinished, seed: 7 })).rejects.toThrow(
-      /holds a run with another configuration/,
+      /holds a run of another configuration/,
     );
   });
 });

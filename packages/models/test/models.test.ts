@@ -80,6 +80,18 @@ describe('parameter counts', () => {
     model.dispose();
   });
 
+  it('BN per group of the batch changes no count, every BN becomes a group BN, and the net trains and loads', async () => {
+    const before = tf.memory().numTensors;
+    const model = resnet({ depth: 8, order: 'full-preact', classes: 10, batchNormGroups: 2, seed: 1 });
+    expect(countParameters(model)).toEqual({ params: 77850, paramsWithoutBN: 77370 });
+    const classes = model.layers.map((l) => l.getClassName());
+    expect(classes).not.toContain('BatchNormalization');
+    expect(classes.filter((c) => c === '@resnet/shortcuts>GroupBatchNormalization')).toHaveLength(7);
+    const x = tf.randomNormal([4, 32, 32, 3], 0, 1, 'float32', 2);
+    const labels = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 10));
+    await expectTrainsAndRoundTrips(model, x, labels, before);
+  });
+
   it('ResNet-8, original unit, CIFAR-10: exact', () => {
     const model = resnet({ depth: 8, order: 'original', classes: 10 });
     // stem 432 + BN 32; stage1_unit1: 4608 + 2 BN·32 = 4672

@@ -1,6 +1,7 @@
 // The layer factories that shortcuts and Residual Units receive (Flax style: the model injects its conv and
 // norm into every block), with the authors' initialisation and a distinct derived seed for every layer.
 import * as tfl from '@tensorflow/tfjs-layers';
+import { GroupBatchNormalization } from './group-batch-norm.js';
 
 type Layer = InstanceType<typeof tfl.layers.Layer>;
 type Initializer = ReturnType<typeof tfl.initializers.randomNormal>;
@@ -31,6 +32,11 @@ export interface ConvArgs {
   useBias?: boolean;
   biasInit?: number;
   activation?: 'sigmoid' | 'linear';
+  /**
+   * tfjs's padding; default 'same'. {@link applyConv} asks for 'valid' after padding explicitly, as Torch
+   * does for strided convolutions.
+   */
+  padding?: 'same' | 'valid';
 }
 
 /** Options of {@link LayerFactories.dense}. */
@@ -63,6 +69,11 @@ export interface LayerFactoriesArgs {
   batchNormMomentum?: number;
   /** Torch's default 1e-5 (tfjs's default is 1e-3). */
   batchNormEpsilon?: number;
+  /**
+   * Groups of the mini-batch that BN takes its training statistics over (the paper: 2, BN per 64 of 128 on
+   * 2 GPUs); default 1, tfjs's standard BatchNormalization. Above 1, a {@link GroupBatchNormalization}.
+   */
+  batchNormGroups?: number;
 }
 
 /** Creates layer factories with the authors' initialisation; see {@link LayerFactoriesArgs}. */
@@ -81,6 +92,10 @@ export function createLayerFactories(args: LayerFactoriesArgs = {}): LayerFactor
   const nextSeed = (): number | undefined => (args.seed === undefined ? undefined : args.seed + created++);
   const momentum = args.batchNormMomentum ?? 0.9;
   const epsilon = args.batchNormEpsilon ?? 1e-5;
+  const groups = args.batchNormGroups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw new Error(`batchNormGroups must be a positive integer, got ${String(args.batchNormGroups)}`);
+  }
 
   function kernelInitializer(conv: ConvArgs): Initializer {
     let fan: number;
@@ -112,7 +127,7 @@ export function createLayerFactories(args: LayerFactoriesArgs = {}): LayerFactor
         filters: conv.filters,
         kernelSize: conv.kernelSize,
         strides: conv.strides ?? 1,
-        padding: 'same',
+        padding: conv.padding ?? 'same',
         useBias: conv.useBias ?? false,
         kernelInitializer: kernelInitializer(conv),
         biasInitializer: tfl.initializers.constant({ value: conv.biasInit ?? 0 }),
@@ -120,6 +135,7 @@ export function createLayerFactories(args: LayerFactoriesArgs = {}): LayerFactor
       });
     },
     batchNorm(name) {
+      if (groups > 1) return new GroupBatchNormalization({ name, groups, momentum, epsilon });
       return tfl.layers.batchNormalization({
         name,
         axis: -1,
@@ -147,4 +163,24 @@ export function createLayerFactories(args: LayerFactoriesArgs = {}): LayerFactor
       });
     },
   };
+}
+
+/**
+ * Applies a convolution padded as the authors' Torch code pads it: ⌊(k − 1)/2⌋ zeros on every side
+ * (`SpatialConvolution(…, 1, 1)` for a 3×3). For stride 1 and an odd kernel that is tfjs's 'same'. For a
+ * strided kernel it is not: tfjs's 'same' puts the one extra row and column at the bottom and right only, so a
+ * stride-2 3×3 samples odd pixels while the stride-2 1×1 projection beside it samples even ones. Strided
+ * convolutions wider than 1×1 therefore get an explicit zeroPadding2d (`<conv name>_pad`) and a 'valid'
+ * convolution, and both paths of a unit read the same pixels.
+ */
+export function applyConv(
+  x: tfl.SymbolicTensor,
+  layers: LayerFactories,
+  conv: Omit<ConvArgs, 'padding'>,
+): tfl.SymbolicTensor {
+  const stride = conv.strides ?? 1;
+  const pad = Math.floor((conv.kernelSize - 1) / 2);
+  if (stride === 1 || pad === 0) return layers.conv(conv).apply(x) as tfl.SymbolicTensor;
+  const padded = tfl.layers.zeroPadding2d({ name: `${conv.name}_pad`, padding: pad }).apply(x);
+  return layers.conv({ ...conv, padding: 'valid' }).apply(padded) as tfl.SymbolicTensor;
 }

@@ -2,6 +2,7 @@
 // the dimension-increasing shortcuts, the custom layers they need, the layer factories units share and the
 // registry helper units reuse.
 export {
+  applyConv,
   type ConvArgs,
   type ConvInit,
   createLayerFactories,
@@ -10,6 +11,7 @@ export {
   type LayerFactories,
   type LayerFactoriesArgs,
 } from './factories.js';
+export { GroupBatchNormalization, type GroupBatchNormalizationArgs } from './group-batch-norm.js';
 export { OneMinus, Scale, type ScaleArgs, ZeroPadChannels, type ZeroPadChannelsArgs } from './layers.js';
 export { createRegistry, type RegisterOptions, type Registry } from './registry.js';
 export {

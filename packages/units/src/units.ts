@@ -2,6 +2,7 @@
 // pre-activation, full pre-activation) for the basic, bottleneck and one-layer units, and the unit registry.
 // A unit is a function over symbolic tensors; the model injects its layer factories and its shortcut.
 import {
+  applyConv,
   createLayerFactories,
   createRegistry,
   createShortcut,
@@ -202,16 +203,14 @@ export function convUnit(spec: ConvUnitSpec): ResidualUnit {
         const i = index + 1;
         const last = i === spec.convs.length;
         const convFilters = conv.expand ? outChannels : filters;
-        f = apply(
-          layers.conv({
-            name: `${name}_conv${i}`,
-            filters: convFilters,
-            kernelSize: conv.kernelSize,
-            strides: conv.strided ? stride : 1,
-            inChannels: channels,
-          }),
-          f,
-        );
+        // Padded as Torch pads (1 on every side for a 3×3, stride 2 included): see applyConv.
+        f = applyConv(f, layers, {
+          name: `${name}_conv${i}`,
+          filters: convFilters,
+          kernelSize: conv.kernelSize,
+          strides: conv.strided ? stride : 1,
+          inChannels: channels,
+        });
         channels = convFilters;
         const bn =
           !last || order === 'original' || order === 'relu-before-add' || order === 'relu-only-preact';

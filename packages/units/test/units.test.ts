@@ -166,7 +166,9 @@ describe("Fig. 4's orders, layer by layer", () => {
       const model = miniNet({ unit: 'basic', order });
       const reads = (name: string) => model.getLayer(name).inboundNodes[0]!.inboundLayers[0]!.name;
       expect(reads('b_shortcut_conv')).toBe('b_preact_relu');
-      expect(reads('b_conv1')).toBe('b_preact_relu');
+      // through the strided conv's explicit padding (Torch's 1 on every side)
+      expect(reads('b_conv1_pad')).toBe('b_preact_relu');
+      expect(reads('b_conv1')).toBe('b_conv1_pad');
       // a bare 1×1 conv: the input is normalised already
       expect(model.layers.some((l) => l.name === 'b_shortcut_bn')).toBe(false);
       // units that keep dimensions add the raw x
@@ -291,5 +293,74 @@ describe('registry and bad input', () => {
     expect(() =>
       basicUnit(x, { name: 'u', filters: 8, order: 'original', dimensionIncrease: 'identity' as never }),
     ).toThrow(/u: the 'identity' shortcut cannot change dimensions/);
+  });
+});
+
+// Torch pads a 3×3 convolution by 1 on every side, stride 2 included; tfjs's 'same' would pad 0 at the top
+// and left and 1 at the bottom and right, so the branch would read odd pixels where the 1×1 projection reads
+// even ones. The reference here is written separately: tf.pad by 1, then a 'valid' convolution.
+describe('stride-2 units pad as Torch does', () => {
+  function weight(model: tfl.LayersModel, name: string): tf.Tensor4D {
+    return model.getLayer(name).getWeights()[0] as tf.Tensor4D;
+  }
+  const symmetric = (x: tf.Tensor4D, w: tf.Tensor4D) =>
+    tf.conv2d(
+      tf.pad(x, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]),
+      w,
+      2,
+      'valid',
+    );
+  const project = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.conv2d(x, w, 2, 'valid');
+
+  it.each(['one-layer', 'basic'])('%s unit: branch and projection read the same pixels', (unit) => {
+    const layers = createLayerFactories({ seed: 5 });
+    const input = tfl.input({ shape: [8, 8, 3] });
+    // Pre-activated input and full pre-activation: y = W_s x + F(x) with no BN before the first conv.
+    const out = createUnit(unit, {
+      name: 'u',
+      filters: 4,
+      stride: 2,
+      order: 'full-preact',
+      preactivated: true,
+      layers,
+    })(input);
+    const model = tfl.model({ inputs: input, outputs: out });
+    expect(model.outputs[0]!.shape).toEqual([null, 4, 4, 4]);
+    const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const y = model.predict(x) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const [expected, sameForm] = tf.tidy(() => {
+      const w1 = weight(model, 'u_conv1');
+      const shortcut = project(x, weight(model, 'u_shortcut_conv'));
+      let branch = symmetric(x, w1);
+      let same = tf.conv2d(x, w1, 2, 'same');
+      if (unit === 'basic') {
+        // BN in inference mode at initialisation (moving mean 0, variance 1, γ 1, β 0), ReLU, then conv2.
+        const bnRelu = (t: tf.Tensor4D) => tf.relu(tf.div(t, Math.sqrt(1 + 1e-5))) as tf.Tensor4D;
+        const w2 = weight(model, 'u_conv2');
+        branch = tf.conv2d(bnRelu(branch), w2, 1, 'same');
+        same = tf.conv2d(bnRelu(same), w2, 1, 'same');
+      }
+      return [tf.add(shortcut, branch), tf.add(shortcut, same)];
+    });
+    expect(tf.memory().numTensors).toBe(before + 2);
+    const got = y.dataSync();
+    const want = expected.dataSync();
+    let maxDiff = 0;
+    for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i]! - want[i]!));
+    expect(maxDiff).toBeLessThan(1e-4);
+    // The test can tell the two forms apart: tfjs's 'same' gives other numbers.
+    const other = sameForm.dataSync();
+    let sameDiff = 0;
+    for (let i = 0; i < got.length; i++) sameDiff = Math.max(sameDiff, Math.abs(got[i]! - other[i]!));
+    expect(sameDiff).toBeGreaterThan(0.1);
+    expect(model.getLayer('u_conv1_pad').getClassName()).toBe('ZeroPadding2D');
+    tf.dispose([x, y, expected, sameForm]);
+    model.dispose();
   });
 });

@@ -1,4 +1,5 @@
-// `list`: every table and row with the preset it trains, its dataset and the paper's error.
+// `list`: every table and row with the preset it trains, its dataset, the paper's error and the reference row
+// it is judged against at reduced scales.
 import type { Command } from 'commander';
 import { formatPaperError, tables } from '../experiments.js';
 
@@ -18,8 +19,9 @@ export function listCommand(program: Command): Command {
         const presetWidth = Math.max(...table.rows.map((r) => r.preset.length));
         for (const row of table.rows) {
           const only = row.scales ? `  [${row.scales.join(', ')} scale only]` : '';
+          const reference = row.reference === row.id ? 'reference' : `vs ${row.reference}`;
           console.log(
-            `  ${row.id.padEnd(width)}  ${row.preset.padEnd(presetWidth)}  ${row.dataset.padEnd(8)}  paper ${formatPaperError(row).padEnd(19)}  ${row.label}${only}`,
+            `  ${row.id.padEnd(width)}  ${row.preset.padEnd(presetWidth)}  ${row.dataset.padEnd(8)}  paper ${formatPaperError(row).padEnd(19)}  ${reference.padEnd(width + 3)}  ${row.label}${only}`,
           );
         }
       }
