@@ -105,6 +105,10 @@ export interface VariantGradients {
   /** The per-unit factor of the shortcut term within a stage: the geometric mean over all stages' units. */
   shortcutFactor: number;
   stages: StageGradients[];
+  /** E at initialisation; not finite (null in JSON) when the forward pass overflowed float32. */
+  loss: number;
+  /** The power of two E was multiplied by for the backward pass (1, or 2^−64 where 1 overflowed). */
+  lossScale: number;
 }
 
 export interface GradientAnalysis {
@@ -289,15 +293,27 @@ function evaluateShortcut(target: SymbolicTensor, known: Map<number, tf.Tensor>,
 }
 
 /**
- * Per-element RMS of a tensor, scaled by its largest magnitude first so that neither a huge gradient (λ = 2:
- * 2^k) overflows nor a tiny one (λ = 0.5: 2^−k) underflows when squared.
+ * Per-element RMS of a tensor, scaled by its largest magnitude first so that squaring neither overflows nor
+ * underflows; NaN when an element is not finite.
  */
 function rms(g: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const m = tf.max(tf.abs(g));
     const safe = tf.where(tf.greater(m, 0), m, tf.onesLike(m));
-    return tf.mul(m, tf.sqrt(tf.mean(tf.square(tf.div(g, safe))))) as tf.Scalar;
+    const value = tf.mul(m, tf.sqrt(tf.mean(tf.square(tf.div(g, safe)))));
+    return tf.where(tf.all(tf.isFinite(g)), value, tf.scalar(Number.NaN)) as tf.Scalar;
   });
+}
+
+async function readScalars(scalars: tf.Scalar[]): Promise<number[]> {
+  if (scalars.length === 0) return [];
+  const stacked = tf.stack(scalars);
+  try {
+    return Array.from(await stacked.data());
+  } finally {
+    stacked.dispose();
+    tf.dispose(scalars);
+  }
 }
 
 export interface ChainGradients {
@@ -306,48 +322,82 @@ export interface ChainGradients {
   shortcutTerm: number[][];
   /** Per chain: RMS of the total ∂E/∂x_l at each chain unit's input, then at x_L. */
   total: number[][];
+  /** E on the batch; not finite when the forward pass overflowed float32. */
+  loss: number;
+  /** What E was multiplied by for the backward pass (the RMS values are divided by it again). */
+  lossScale: number;
 }
 
 /**
  * For every stage of `model` (a pre-activation net), the per-element RMS of ∂E/∂x_l and of its shortcut term
  * at each x_l of the stage's chain and at x_L, on one batch; E is the mean cross-entropy from logits.
+ *
+ * The backward pass runs on `lossScale · E`: a deep net's total gradient can span more than float32's range
+ * from x_L to the first unit (ResNet-1001 with λ = 0.5 overflows unscaled), and a power of two moves the
+ * whole pass within range without rounding anything. The shortcut term is carried in float32 with a
+ * power-of-two exponent kept aside, so Π λ_i (0.5^110, 2^110) never underflows or overflows.
  */
 export async function chainGradients(
   model: LayersModel,
   xs: tf.Tensor,
   labels: tf.Tensor,
-  seed = 1,
+  options: { seed?: number; lossScale?: number } = {},
 ): Promise<ChainGradients> {
+  const seed = options.seed ?? 1;
+  const lossScale = options.lossScale ?? 1;
   const chains = stageChains(model);
   // Dropout draws a fresh mask at every call; a seed per layer makes the shortcut pass below see the masks
   // the forward pass used (a seeded tfjs dropout repeats its mask), so both terms belong to one realisation.
   model.layers.forEach((layer, i) => {
     if (layer.getClassName() === 'Dropout') (layer as unknown as { seed?: number }).seed = seed * 100_003 + i;
   });
-  const probed = [...new Set(chains.flatMap((c) => [...c.units.map((u) => u.input.id), c.output.id]))];
+  const points = chains.flatMap((c) => [...c.units.map((u) => u.input), c.output]);
+  const probed = [...new Set(points.map((t) => t.id))];
   const kept = new Map<number, tf.Tensor>();
   const keptIds = new Set(chains.flatMap((c) => c.units.map((u) => u.input.id)));
+  let lossValue: tf.Scalar | undefined;
   const grads = tf.tidy(() => {
-    const shapeOf = (id: number) => {
-      const t = chains.flatMap((c) => [...c.units.map((u) => u.input), c.output]).find((s) => s.id === id)!;
-      return [xs.shape[0]!, ...t.shape.slice(1)] as number[];
-    };
-    const probes = probed.map((id) => tf.zeros(shapeOf(id)));
+    const probes = probed.map((id) => {
+      const t = points.find((s) => s.id === id)!;
+      return tf.zeros([xs.shape[0]!, ...t.shape.slice(1)] as number[]);
+    });
     const loss = (...p: tf.Tensor[]) => {
       const { logits, values } = forwardWithProbes(model, xs, probed, p);
       for (const id of keptIds) kept.set(id, tf.keep(values.get(id)!));
-      return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), -1))) as tf.Scalar;
+      const e = tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), -1))) as tf.Scalar;
+      lossValue = tf.keep(tf.clone(e));
+      return tf.mul(e, lossScale) as tf.Scalar;
     };
     return tf.grads(loss)(probes);
   });
   const gradOf = (id: number) => grads[probed.indexOf(id)]!;
   try {
-    const totalScalars: tf.Scalar[][] = chains.map((c) => [...c.units.map((u) => u.input), c.output].map((t) => rms(gradOf(t.id))));
-    const shortcutScalars: tf.Scalar[][] = [];
+    const [loss] = await readScalars([lossValue!]);
+    const total = [];
     for (const chain of chains) {
-      const out: tf.Scalar[] = [];
+      const values = await readScalars(
+        [...chain.units.map((u) => u.input), chain.output].map((t) => rms(gradOf(t.id))),
+      );
+      total.push(values.map((x) => x / lossScale));
+    }
+    const shortcutTerm: number[][] = [];
+    for (const chain of chains) {
+      // v · 2^exponent is the shortcut term at the current point, from x_L down to the chain's first unit.
       let v = tf.clone(gradOf(chain.output.id));
-      out.push(rms(v));
+      let exponent = 0;
+      const out: number[] = [];
+      const record = async () => {
+        const [r, m] = await readScalars([rms(v), tf.max(tf.abs(v)) as tf.Scalar]);
+        out.push((r! * 2 ** exponent) / lossScale);
+        if (Number.isFinite(m) && m! > 0 && (m! > 2 ** 30 || m! < 2 ** -30)) {
+          const shift = Math.round(Math.log2(m!));
+          const scaled = tf.mul(v, 2 ** -shift);
+          v.dispose();
+          v = scaled;
+          exponent += shift;
+        }
+      };
+      await record();
       for (const unit of [...chain.units].reverse()) {
         if (unit.shortcut.id !== unit.input.id) {
           // v ← (∂h/∂x at x_i)ᵀ v: the gradient of ⟨h(x), v⟩ with respect to x at the forward pass's x_i.
@@ -357,20 +407,12 @@ export async function chainGradients(
           v = tf.tidy(() => tf.grad(h)(kept.get(unit.input.id)!, vi));
           vi.dispose();
         } // else h is the identity: ∂h/∂x = I, and v passes unchanged (eq. 5).
-        out.push(rms(v));
+        await record();
       }
       v.dispose();
-      shortcutScalars.push(out.reverse());
+      shortcutTerm.push(out.reverse());
     }
-    const read = async (rows: tf.Scalar[][]) => {
-      const flat = tf.stack(rows.flat());
-      const data = Array.from(await flat.data());
-      flat.dispose();
-      tf.dispose(rows.flat());
-      let at = 0;
-      return rows.map((r) => r.map(() => data[at++]!));
-    };
-    return { chains, total: await read(totalScalars), shortcutTerm: await read(shortcutScalars) };
+    return { chains, total, shortcutTerm, loss: loss!, lossScale };
   } finally {
     tf.dispose(grads);
     tf.dispose([...kept.values()]);
@@ -396,6 +438,8 @@ export function summarizeVariant(spec: GradientVariantSpec, result: ChainGradien
     total: [],
     shortcutFactor: Number.NaN,
     stages: [],
+    loss: result.loss,
+    lossScale: result.lossScale,
   };
   let logSum = 0;
   let steps = 0;
@@ -496,7 +540,13 @@ export async function analyzeGradients(args: GradientAnalysisArgs): Promise<Grad
       const model = resnet(config);
       try {
         unitsPerStage = unitPrefixes(model).filter((p) => p.startsWith('stage1_')).length;
-        results.push(summarizeVariant(spec, await chainGradients(model, xs, ys, seed)));
+        // A total that overflows float32 unscaled is measured again on 2^−64 · E (see chainGradients).
+        let result = await chainGradients(model, xs, ys, { seed });
+        const overflowed = result.total.flat().some((x) => !Number.isFinite(x));
+        if (Number.isFinite(result.loss) && overflowed) {
+          result = await chainGradients(model, xs, ys, { seed, lossScale: 2 ** -64 });
+        }
+        results.push(summarizeVariant(spec, result));
       } finally {
         model.dispose();
       }
@@ -613,7 +663,13 @@ export async function gradientFigureSvg(analysis: GradientAnalysis): Promise<str
         strokeDash: {
           field: 'curve',
           type: 'nominal',
-          scale: { domain: ['shortcut term', 'total'], range: [[5, 3], [1, 0]] },
+          scale: {
+            domain: ['shortcut term', 'total'],
+            range: [
+              [5, 3],
+              [1, 0],
+            ],
+          },
           legend: { orient: 'top' },
         },
         detail: { field: 'stage', type: 'nominal' },

@@ -1,7 +1,7 @@
 // `analyze gradients`: the paper's eqs. 4, 5 and 8 made visible. For each Table 1 shortcut variant (and
 // λ = 2) on a pre-activation net at initialisation: the per-element RMS of ∂E/∂x_l and of its shortcut term
 // at every unit of each stage (see ../gradients.ts).
-import { InvalidArgumentError, type Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseList, parsePositiveInt } from './shared.js';
 
 function parseUnit(value: string): 'basic' | 'bottleneck' {
@@ -29,11 +29,18 @@ export function analyzeCommand(program: Command): Command {
     )
     .option('--batch <n>', 'images in the batch', parsePositiveInt, 8)
     .option('--variants <ids>', 'Table 1 row ids and scale-2-1 (see `list`); default all', parseList)
-    .option('--backend <name>', 'TensorFlow.js backend', 'auto')
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend')
+        .choices(['auto', 'tensorflow', 'wasm', 'cpu'])
+        .default('auto'),
+    )
     .option('--data-dir <dir>', 'use real CIFAR-10 test images from this folder instead of synthetic ones')
     .option('--out <dir>', 'where the figure goes', 'runs/analysis')
     .option('--seed <n>', 'seed of the weights and the images', parsePositiveInt, 1)
-    .option('--json', 'print the analysis as JSON: per variant { id, shortcutTerm, shortcutFactor, total, … }')
+    .option(
+      '--json',
+      'print the analysis as JSON: per variant { id, shortcutTerm, shortcutFactor, total, … }',
+    )
     .action(
       async (options: {
         depth: number;
@@ -46,7 +53,9 @@ export function analyzeCommand(program: Command): Command {
         variants?: string[];
         json?: boolean;
       }) => {
-        const { analyzeGradients, formatGradientTable, writeGradientFigure } = await import('../gradients.js');
+        const { analyzeGradients, formatGradientTable, writeGradientFigure } = await import(
+          '../gradients.js'
+        );
         const analysis = await analyzeGradients({
           depth: options.depth,
           batchSize: options.batch,

@@ -1,5 +1,6 @@
 // `demo` (also what runs with no command): a short, real experiment: Table 2's original and full
 // pre-activation units at ResNet-8, 300 iterations on CIFAR-10 (sized to minutes on 2 CPU cores), then the report.
+import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
 import { defaultOut } from './shared.js';
 
@@ -33,6 +34,14 @@ export function demoCommand(program: Command): Command {
           ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         });
         console.log(`\nreport: ${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
+        if (outcome.status !== 'interrupted') {
+          // The gradient figure of eqs. 5 and 8 (`analyze gradients` at ResNet-56: seconds), beside the report.
+          const { writeDemoGradientFigure } = await import('../gradients.js');
+          const figure = await writeDemoGradientFigure(dirname(outcome.report.reportPath), {
+            backend: options.backend,
+          });
+          console.log(`gradient figure (eqs. 5 and 8, pre-activation ResNet-56): ${figure.path}`);
+        }
         console.log(`demo took ${((Date.now() - started) / 60_000).toFixed(1)} min`);
         if (outcome.status === 'interrupted') process.exitCode = 130;
       },
