@@ -611,8 +611,8 @@ export async function gradientFigureSvg(analysis: GradientAnalysis): Promise<str
     v.points.flatMap((_, i) =>
       (
         [
-          ['shortcut term', v.shortcutTerm[i]!],
           ['total', v.total[i]!],
+          ['shortcut term', v.shortcutTerm[i]!],
         ] as const
       ).flatMap(([curve, y]) =>
         Number.isFinite(y) && y > 0
@@ -626,9 +626,12 @@ export async function gradientFigureSvg(analysis: GradientAnalysis): Promise<str
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: `Per-element RMS of ∂E/∂x_l at initialisation, pre-activation ResNet-${analysis.depth} (${analysis.unit})`,
-      subtitle:
-        `${analysis.batchSize} ${analysis.images} images, ${analysis.backend}; x_l = the input of unit l ` +
-        `(${last} = the last unit's output); one segment per stage; each panel has its own y scale`,
+      // Short lines: without a canvas Vega guesses text widths generously and widens the figure.
+      subtitle: [
+        `${analysis.batchSize} ${analysis.images} images, ${analysis.backend} backend, seed ${analysis.seed}`,
+        `x_l = the input of unit l (${last} = the last unit's output); one segment per stage`,
+        'shortcut term: ∂E/∂x_L through the shortcuts alone; each panel has its own y scale',
+      ],
     },
     background: 'white',
     data: { values },
@@ -650,24 +653,31 @@ export async function gradientFigureSvg(analysis: GradientAnalysis): Promise<str
           type: 'quantitative',
           title: 'RMS (log)',
           scale: { type: 'log' },
-          // 1, 2 and 5 × 10^k: Vega's default log ticks label every multiple and crowd a short panel.
-          axis: { values: LOG_TICKS, format: '.0e' },
+          // Grid lines at 1, 2 and 5 × 10^k, labels at the powers of ten only: Vega's default log ticks
+          // label every multiple and crowd a panel that spans many decades.
+          axis: {
+            values: LOG_TICKS,
+            format: '.0e',
+            labelExpr:
+              "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? datum.label : ''",
+          },
         },
+        // The total first, so the shortcut term is drawn over it where the two coincide (λ = 2, gating).
         color: {
           field: 'curve',
           type: 'nominal',
           title: null,
-          scale: { domain: ['shortcut term', 'total'], range: ['#d62728', '#1f77b4'] },
+          scale: { domain: ['total', 'shortcut term'], range: ['#1f77b4', '#d62728'] },
           legend: { orient: 'top' },
         },
         strokeDash: {
           field: 'curve',
           type: 'nominal',
           scale: {
-            domain: ['shortcut term', 'total'],
+            domain: ['total', 'shortcut term'],
             range: [
-              [5, 3],
               [1, 0],
+              [5, 3],
             ],
           },
           legend: { orient: 'top' },
