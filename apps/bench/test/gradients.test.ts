@@ -123,7 +123,7 @@ describe('analyze gradients', () => {
       expect(v.total.every((t) => Number.isFinite(t) && t > 0)).toBe(true);
       v.total.forEach((t, i) => {
         // The F terms at initialisation are nearly uncorrelated with ∂E/∂x_L, so their energy adds; the
-        // cross term can take back a hair (0.05% at most over depth 110 in every variant).
+        // cross term can take back a hair (0.05% at most at depth 110, dropout aside).
         expect(t).toBeGreaterThanOrEqual(v.shortcutTerm[i]! * 0.995);
         if (v.points[i]!.endsWith('_output')) expect(t).toBe(v.shortcutTerm[i]);
       });
@@ -157,10 +157,12 @@ describe('chainGradients', () => {
       const plain = await chainGradients(model, xs, ys);
       const scaled = await chainGradients(model, xs, ys, { lossScale: 2 ** -64 });
       expect(scaled.loss).toBe(plain.loss);
-      plain.total.flat().forEach((t, i) => expect(scaled.total.flat()[i]! / t).toBeCloseTo(1, 5));
-      plain.shortcutTerm
-        .flat()
-        .forEach((s, i) => expect(scaled.shortcutTerm.flat()[i]! / s).toBeCloseTo(1, 5));
+      for (const key of ['total', 'shortcutTerm'] as const) {
+        const a = plain[key].flat();
+        const b = scaled[key].flat();
+        expect(b).toHaveLength(a.length);
+        for (const [i, x] of a.entries()) expect(b[i]! / x).toBeCloseTo(1, 5);
+      }
     } finally {
       model.dispose();
       tf.dispose([xs, ys]);
@@ -221,7 +223,7 @@ describe('chainGradients', () => {
         return grads.map((g) => tf.sqrt(tf.mean(tf.square(g))).dataSync()[0]!);
       });
       const shortcut = measured.shortcutTerm[2]!;
-      rmsValues.forEach((r, i) => expect(Math.abs(shortcut[i]! / r - 1)).toBeLessThan(1e-4));
+      for (const [i, r] of rmsValues.entries()) expect(Math.abs(shortcut[i]! / r - 1)).toBeLessThan(1e-4);
       // And gating's shortcut is not the identity: the term changes from unit to unit.
       expect(Math.abs(shortcut[0]! / shortcut[2]! - 1)).toBeGreaterThan(0.1);
     } finally {
