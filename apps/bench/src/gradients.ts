@@ -387,7 +387,7 @@ export async function chainGradients(
       let exponent = 0;
       const out: number[] = [];
       const record = async () => {
-        const [r, m] = await readScalars([rms(v), tf.max(tf.abs(v)) as tf.Scalar]);
+        const [r, m] = await readScalars([rms(v), tf.tidy(() => tf.max(tf.abs(v)) as tf.Scalar)]);
         out.push((r! * 2 ** exponent) / lossScale);
         if (Number.isFinite(m) && m! > 0 && (m! > 2 ** 30 || m! < 2 ** -30)) {
           const shift = Math.round(Math.log2(m!));
