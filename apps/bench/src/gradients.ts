@@ -73,6 +73,8 @@ export interface GradientAnalysisArgs {
   dataDir?: string;
   /** Variant ids (see {@link gradientVariants}); all when absent. */
   variants?: readonly string[];
+  /** Called after each variant, with the seconds it took (the CLI reports progress with it). */
+  onVariant?: (variant: VariantGradients, seconds: number) => void;
 }
 
 /** One chain's summary: a stage's units that keep dimensions, from the first to x_L. */
@@ -537,6 +539,7 @@ export async function analyzeGradients(args: GradientAnalysisArgs): Promise<Grad
         classes: 10,
         seed,
       };
+      const started = Date.now();
       const model = resnet(config);
       try {
         unitsPerStage = unitPrefixes(model).filter((p) => p.startsWith('stage1_')).length;
@@ -547,6 +550,7 @@ export async function analyzeGradients(args: GradientAnalysisArgs): Promise<Grad
           result = await chainGradients(model, xs, ys, { seed, lossScale: 2 ** -64 });
         }
         results.push(summarizeVariant(spec, result));
+        args.onVariant?.(results.at(-1)!, (Date.now() - started) / 1000);
       } finally {
         model.dispose();
       }
@@ -641,7 +645,7 @@ export async function gradientFigureSvg(analysis: GradientAnalysis): Promise<str
       title: null,
       sort: analysis.variants.map((v) => v.id),
     },
-    columns: 3,
+    columns: analysis.variants.length <= 4 ? 2 : 3,
     spec: {
       width: 230,
       height: 140,

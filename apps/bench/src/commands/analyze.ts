@@ -64,6 +64,11 @@ export function analyzeCommand(program: Command): Command {
           ...(options.unit ? { unit: options.unit } : {}),
           ...(options.dataDir ? { dataDir: options.dataDir } : {}),
           ...(options.variants ? { variants: options.variants } : {}),
+          // Progress on stderr, so that --json's stdout stays one JSON document.
+          onVariant: (v, seconds) =>
+            console.error(
+              `${v.id}: shortcut factor ${v.shortcutFactor.toPrecision(4)} (${seconds.toFixed(1)} s)`,
+            ),
         });
         const figure = await writeGradientFigure(analysis, options.out);
         if (options.json) {
