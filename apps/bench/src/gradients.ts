@@ -582,8 +582,9 @@ export function formatGradientTable(analysis: GradientAnalysis): string {
     `Per-element RMS of ∂E/∂x_l at initialisation: pre-activation ResNet-${analysis.depth} (${analysis.unit}, ` +
       `${analysis.unitsPerStage} units per stage), batch of ${analysis.batchSize} ${analysis.images} images, ` +
       `${analysis.backend} backend, seed ${analysis.seed}`,
-    'factor: the shortcut term’s per-unit factor within a stage; first/x_L: at the first unit of a stage’s',
-    `chain over at its output x_L (${stages.map((s) => `stage ${s.stage}: ${s.units} units`).join(', ')})`,
+    'factor: the shortcut term’s per-unit factor within a stage. sN shortcut, sN total: the shortcut term and',
+    'the total at the first unit of stage N’s chain, each divided by the gradient at the stage’s output x_L',
+    `(${stages.map((s) => `stage ${s.stage}: ${s.units} units`).join(', ')}). --json has every unit.`,
     '',
     [
       'variant'.padEnd(22),
