@@ -54,6 +54,11 @@ export async function lineChartSvg(args: LineChartArgs): Promise<string> {
       order: { field: 'x', type: 'quantitative' },
     },
   };
+  return vegaLiteSvg(spec);
+}
+
+/** Renders any Vega-Lite spec (for example a faceted one) as a standalone SVG document. */
+export async function vegaLiteSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

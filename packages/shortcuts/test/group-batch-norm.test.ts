@@ -115,7 +115,9 @@ describe('GroupBatchNormalization', () => {
     const expected = tf.batchNorm(x, mean!, variance!, beta!, gamma!, 1e-5);
     expect(maxAbsDiff(y, expected)).toBeLessThan(1e-5);
     const loaded = await roundTrip(model);
-    expect(loaded.getLayer('stage1_unit1_bn1').getClassName()).toBe('@resnet/shortcuts>GroupBatchNormalization');
+    expect(loaded.getLayer('stage1_unit1_bn1').getClassName()).toBe(
+      '@resnet/shortcuts>GroupBatchNormalization',
+    );
     expect((loaded.getLayer('stage1_unit1_bn1') as GroupBatchNormalization).groups).toBe(2);
     const y2 = loaded.predict(x) as tf.Tensor;
     expect(maxAbsDiff(y, y2)).toBe(0);

@@ -1,6 +1,8 @@
 // `demo` (also what runs with no command): a short, real experiment on CIFAR-10: Table 2's original unit
 // against the full pre-activation unit on a net deep enough (ResNet-56) for the original's slow start to show
-// (the paper's Sec. 4.1, Fig. 1 right), sized to minutes on 2 CPU cores, then the report.
+// (the paper's Sec. 4.1, Fig. 1 right), sized to minutes on 2 CPU cores, then the report with the gradient
+// figure of eqs. 5 and 8.
+import { basename, dirname } from 'node:path';
 import type { BackendChoice } from '@resnet/backend';
 import { type Command, Option } from 'commander';
 import type { ReportFigure } from '../report.js';
@@ -49,11 +51,22 @@ export function demoCommand(program: Command): Command {
           ...(options.allowUnofficialData ? { allowUnofficialData: true } : {}),
         });
         unwatch();
-        // Figures the demo's report shows below its training curves, written beside report.md first. The
-        // place for the gradient figure of eq. 5 and 8 (identity vs λ = 0.5 at initialisation).
+        // Figures the demo's report shows below its training curves, written beside report.md first: the
+        // gradient figure of eqs. 5 and 8 (`analyze gradients` at pre-activation ResNet-56, at
+        // initialisation: seconds).
         const figures: ReportFigure[] = [];
         let report = outcome.report;
-        if (figures.length > 0) {
+        if (outcome.status !== 'interrupted') {
+          const { writeDemoGradientFigure } = await import('../gradients.js');
+          const figure = await writeDemoGradientFigure(dirname(outcome.report.reportPath), {
+            backend: options.backend,
+          });
+          figures.push({
+            file: basename(figure.path),
+            alt: 'per-element RMS of the gradient and of its shortcut term at each unit, per shortcut variant',
+            caption:
+              'Eqs. 5 and 8 at initialisation (pre-activation ResNet-56): the identity shortcut carries ∂E/∂x_L unchanged to every unit of a stage; λ = 0.5 shrinks that term by 0.5 per unit. See `analyze gradients`.',
+          });
           const { writeTableReport } = await import('../report.js');
           report = await writeTableReport(options.out, DEMO_TABLE, figures);
         }
