@@ -4,6 +4,7 @@
 // suite); elsewhere one line says why it is skipped.
 import { disposeWebgpu, initBackend, probeWebgpu } from '@resnet/backend';
 import { resnet } from '@resnet/models';
+import { MomentumSgd, readStep, trainStep } from '@resnet/trainer';
 import { unitOrders } from '@resnet/units';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +89,43 @@ describe.runIf(probe.ok)('webgpu: each unit order of Fig. 4', () => {
       model.dispose();
     });
   }
+});
+
+describe.runIf(probe.ok)("webgpu: @resnet/trainer's step", () => {
+  // The step's weight check adds one term per weight (a ResNet has hundreds): WebGPU binds every input of an
+  // AddN to one shader, and the device's limit of storage buffers per stage (8 on lavapipe) once made this step
+  // an invalid pipeline whose loss read 0.
+  it('gives the loss, error and weight check of cpu, and flags a non-finite weight', async () => {
+    const build = () =>
+      resnet({ depth: 8, classes, inputShape: [8, 8, 3], widths: [4, 8, 8], stemFilters: 4, seed: 11 });
+    const step = async (backend: 'cpu' | 'webgpu', poison = false) => {
+      await tf.setBackend(backend);
+      const model = build();
+      expect(model.weights.length).toBeGreaterThan(8);
+      if (poison) {
+        const weight = model.getLayer('fc').getWeights()[0]!;
+        model
+          .getLayer('fc')
+          .setWeights([tf.fill(weight.shape, Number.NaN), model.getLayer('fc').getWeights()[1]!]);
+      }
+      const optimizer = new MomentumSgd(model.trainableWeights);
+      const xs = tf.randomUniform([batch, 8, 8, 3], -1, 1, 'float32', 5);
+      const ys = tf.tensor1d([0, 3], 'int32');
+      const values = await readStep(trainStep({ model, optimizer, batch: { xs, ys }, lr: 0.1 }));
+      tf.dispose([xs, ys]);
+      optimizer.dispose();
+      model.dispose();
+      return values;
+    };
+    const expected = await step('cpu');
+    const actual = await step('webgpu');
+    expect(expected.weightsFinite).toBe(true);
+    expect(actual.weightsFinite).toBe(true);
+    expect(actual.loss).toBeGreaterThan(0);
+    expect(Math.abs(actual.loss - expected.loss)).toBeLessThan(1e-5 * Math.max(1, expected.loss));
+    expect(actual.wrong).toBe(expected.wrong);
+    expect((await step('webgpu', true)).weightsFinite).toBe(false);
+  });
 });
 
 describe.runIf(probe.ok)('webgpu: perf', () => {

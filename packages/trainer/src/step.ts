@@ -151,15 +151,30 @@ export async function readStep(step: StepTensors): Promise<StepValues> {
 }
 
 /**
+ * Inputs per AddN: WebGPU binds every input of one AddN as a storage buffer of one shader, and a device may
+ * allow as few as 8 per stage (the spec's default limit; one is the output), which tfjs-backend-webgpu 4.22
+ * does not split for; a ResNet has hundreds of weights.
+ */
+const ADD_N_INPUTS = 7;
+
+/**
  * Σ over every float32 weight of sum(0·w): 0 when all are finite, NaN when any weight is NaN or ±∞
  * (0·∞ = NaN). One multiply and one sum per weight, so it can run every iteration.
  */
 function weightCheck(model: tfl.LayersModel): tf.Scalar {
-  const zero = tf.scalar(0);
-  const sums = model.weights
+  let sums = model.weights
     .filter((w) => w.dtype === 'float32')
-    .map((w) => tf.sum(tf.mul(w.read(), zero)) as tf.Scalar);
-  return (sums.length === 0 ? zero : sums.length === 1 ? sums[0]! : tf.addN(sums)) as tf.Scalar;
+    .map((w) => tf.sum(tf.mul(w.read(), 0)) as tf.Scalar);
+  if (sums.length === 0) return tf.scalar(0);
+  while (sums.length > 1) {
+    const next: tf.Scalar[] = [];
+    for (let i = 0; i < sums.length; i += ADD_N_INPUTS) {
+      const group = sums.slice(i, i + ADD_N_INPUTS);
+      next.push(group.length === 1 ? group[0]! : tf.addN(group));
+    }
+    sums = next;
+  }
+  return sums[0]!;
 }
 
 /** Mean loss and top-1 error of `model` over `batches`, with BN (and dropout) in inference mode. */
