@@ -1,8 +1,12 @@
-// A pre-activation ResNet built with @resnet/models and trained for a few steps in a browser page, on
-// generated images. `npm install @resnet/models @tensorflow/tfjs` and `npx vite` (or `npx vite build`).
-// @tensorflow/tfjs brings tfjs-core, tfjs-layers (the peers of @resnet/models), the gradients and the cpu and
-// webgl backends. The loop is tfjs's own `trainOnBatch`: @resnet/trainer's entry still imports Node's modules.
+// A pre-activation ResNet built with @resnet/models and trained for a few steps in a browser page by
+// @resnet/trainer (its browser entry: the same loop, optimiser and schedule as in Node.js), on CIFAR-10-format
+// records made in the page and batched by @resnet/data-cifar (its browser entry: augmentation and batches from
+// bytes in memory). `npm install @resnet/models @resnet/trainer @resnet/data-cifar @tensorflow/tfjs` and
+// `npx vite` (or `npx vite build`). @tensorflow/tfjs brings tfjs-core, tfjs-layers, the gradients and the cpu
+// and webgl backends. A real page would `fetch` CIFAR's binary files and hand their bytes to cifarFromBuffers.
+import { cifarFromBuffers, computeNormalization, trainBatches } from '@resnet/data-cifar';
 import { resnet } from '@resnet/models';
+import { constantSchedule, train } from '@resnet/trainer';
 import * as tf from '@tensorflow/tfjs';
 
 /** What the page reports, on `window.resnetExample` (CI reads it) and in the page. */
@@ -27,6 +31,17 @@ const print = (line: string) => {
   log.textContent = `${log.textContent === 'starting…' ? '' : log.textContent}${line}\n`;
 };
 
+/** `count` CIFAR-10 binary records (a label byte, then 3,072 pixel bytes): each class a brightness band. */
+function records(count: number): Uint8Array {
+  const bytes = new Uint8Array(count * 3073);
+  for (let i = 0; i < count; i++) {
+    const label = i % 10;
+    bytes[i * 3073] = label;
+    for (let p = 1; p <= 3072; p++) bytes[i * 3073 + p] = (label * 25 + ((i * 7 + p * 13) % 20)) & 0xff;
+  }
+  return bytes;
+}
+
 async function run(): Promise<ExampleResult> {
   // cpu runs everywhere (headless CI too); 'webgl' is faster where the page has a GPU.
   const backend = new URLSearchParams(location.search).get('backend') ?? 'cpu';
@@ -34,24 +49,33 @@ async function run(): Promise<ExampleResult> {
   await tf.ready();
   const tensorsBefore = tf.memory().numTensors;
 
-  // ResNet-8 (full pre-activation) on 16×16 images: the same structure as the paper's, small enough to train here.
-  const model = resnet({ depth: 8, order: 'full-preact', classes: 4, inputShape: [16, 16, 3], seed: 1 });
-  // Plain SGD: tfjs 4.22's MomentumOptimizer.dispose() leaves one scalar (its learning rate) behind, which
-  // would blur this page's leak check; @resnet/trainer's MomentumSgd is the paper's optimizer.
-  model.compile({ optimizer: tf.train.sgd(0.05), loss: 'categoricalCrossentropy' });
-  const xs = tf.randomNormal([8, 16, 16, 3], 0, 1, 'float32', 1);
-  const ys = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], 'int32'), 4));
+  const data = cifarFromBuffers({ dataset: 'cifar10', train: records(64), test: records(10) });
+  const normalization = computeNormalization(data.train, 'per-channel');
+  const source = trainBatches(data.train, { batchSize: 8, normalization, seed: 1 });
+  // ResNet-8 (full pre-activation), narrow: the paper's structure, small enough to train on the cpu backend.
+  const model = resnet({ depth: 8, classes: 10, widths: [4, 8, 8], stemFilters: 4, seed: 1 });
+
   const losses: number[] = [];
   const tensorsAfterStep: number[] = [];
-  for (let step = 1; step <= 3; step++) {
-    const loss = (await model.trainOnBatch(xs, ys)) as number;
-    losses.push(loss);
-    tensorsAfterStep.push(tf.memory().numTensors);
-    print(`step ${step}: loss ${loss.toFixed(4)}`);
-  }
-  tf.dispose([xs, ys]);
-  model.optimizer.dispose();
+  const result = await train({
+    model,
+    data: source,
+    iterations: 3,
+    schedule: constantSchedule(0.05),
+    logEvery: 1, // read every step's loss as it ends
+    seed: 1,
+    callbacks: {
+      onStepEnd: ({ iteration, loss }) => {
+        losses.push(loss);
+        tensorsAfterStep.push(tf.memory().numTensors);
+        print(`step ${iteration}: loss ${loss.toFixed(4)}`);
+      },
+    },
+  });
+  source.close();
   model.dispose();
+  print(`training ${result.status} after ${result.iteration} iterations`);
+  if (result.status !== 'completed') throw new Error(`training ${result.status}`);
   return {
     backend: tf.getBackend(),
     losses,

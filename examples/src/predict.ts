@@ -61,7 +61,7 @@ const normalization = JSON.parse(
 const data = await loadCifar({
   dataset: 'cifar10',
   ...(args['data-dir'] ? { dataDir: args['data-dir'] } : {}),
-  verify: false,
+  allowUnofficial: true, // the same files train-cifar.ts trained on, generated or not
   download: false,
 });
 let predictions: number[][] = [];

@@ -1,7 +1,7 @@
 // Training and evaluation batches as TensorFlow.js tensors.
 //
-// Prefetch: after handing out batch k, the source prepares batch k+1's arrays in a `setImmediate` callback,
-// i.e. while the caller's training step is waiting on the backend (an awaited `data()`, a GPU kernel, a
+// Prefetch: after handing out batch k, the source prepares batch k+1's arrays in a `setImmediate` callback
+// (a zero-delay timer in browsers), i.e. while the caller's training step is waiting on the backend (an awaited `data()`, a GPU kernel, a
 // file write). We chose this over a worker_thread because (a) the arrays for a batch of 128 take about 3–6 ms
 // on one core (see benchmarkAugmentation), a small fraction of any backend's training step; (b) a worker
 // would need the dataset copied into it or the whole package rebuilt around SharedArrayBuffer, and a
@@ -86,10 +86,24 @@ function checkOneHot(oneHot: number | undefined, split: CifarSplit): void {
   }
 }
 
+/**
+ * Runs `task` once the current turn of the event loop is done: `setImmediate` in Node.js, a zero-delay timer
+ * where there is none (browsers). Returns the function that cancels it.
+ */
+function afterThisTurn(task: () => void): () => void {
+  if (typeof setImmediate === 'function') {
+    const handle = setImmediate(task);
+    return () => clearImmediate(handle);
+  }
+  const handle = setTimeout(task, 0);
+  return () => clearTimeout(handle);
+}
+
 class TrainSource implements TrainBatchSource {
   private readonly generator: TrainGenerator;
   private prefetched: { batch: PreparedBatch; after: TrainState } | undefined;
-  private scheduled: NodeJS.Immediate | undefined;
+  /** Cancels the pending prefetch, if any. */
+  private scheduled: (() => void) | undefined;
   private delivered: TrainState;
   private current = 0;
   private closed = false;
@@ -120,14 +134,14 @@ class TrainSource implements TrainBatchSource {
 
   async next(): Promise<Batch> {
     if (this.closed) throw new Error('next() on a closed batch source');
-    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled?.();
     this.scheduled = undefined;
     const ready = this.prefetched ?? this.prepare();
     this.prefetched = undefined;
     this.delivered = ready.after;
     this.current = ready.batch.epoch;
     const batch = toBatch(ready.batch, this.options.oneHot);
-    this.scheduled = setImmediate(() => {
+    this.scheduled = afterThisTurn(() => {
       this.scheduled = undefined;
       if (!this.closed && !this.prefetched) this.prefetched = this.prepare();
     });
@@ -139,7 +153,7 @@ class TrainSource implements TrainBatchSource {
   }
 
   setState(state: unknown): void {
-    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled?.();
     this.scheduled = undefined;
     this.prefetched = undefined;
     this.generator.restore(state);
@@ -149,7 +163,7 @@ class TrainSource implements TrainBatchSource {
 
   close(): void {
     this.closed = true;
-    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled?.();
     this.scheduled = undefined;
     this.prefetched = undefined;
   }
