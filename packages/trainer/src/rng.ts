@@ -2,10 +2,32 @@
 // and the window during which it stands in for Math.random.
 import seedrandom from 'seedrandom';
 
+/**
+ * The state of seedrandom's `alea` generator, spelled out here so that the published types do not depend on
+ * which `@types/seedrandom` a consumer has (tfjs-core brings 2.x, which has no `State.Alea`).
+ */
+export interface AleaState {
+  c: number;
+  s0: number;
+  s1: number;
+  s2: number;
+}
+
+/** An alea generator whose state can be read back. */
+interface StatefulAlea {
+  (): number;
+  state(): AleaState;
+}
+
+/** seedrandom's `alea`, seeded by `seed` or restored from `state`. */
+function alea(seed: string, state?: AleaState): StatefulAlea {
+  return seedrandom.alea(seed, { state: state ? { ...state } : true }) as unknown as StatefulAlea;
+}
+
 /** The saved state of a {@link TrainerRng}. */
 export interface RngState {
   seed: number;
-  alea: seedrandom.State.Alea;
+  alea: AleaState;
 }
 
 /**
@@ -17,12 +39,12 @@ export interface RngState {
  */
 export class TrainerRng {
   readonly seed: number;
-  private prng: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
+  private prng: StatefulAlea;
 
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new Error(`seed must be a finite number, got ${seed}`);
     this.seed = seed;
-    this.prng = seedrandom.alea(String(seed), { state: true });
+    this.prng = alea(String(seed));
   }
 
   /** A number in [0, 1). */
@@ -35,7 +57,7 @@ export class TrainerRng {
   }
 
   setState(state: RngState): void {
-    this.prng = seedrandom.alea('', { state: state.alea });
+    this.prng = alea('', state.alea);
   }
 
   /**
