@@ -305,7 +305,8 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
         const loaded = await rowDataset(row, data, planned.batchSize);
         const config: RunConfig = { ...planned, dataIdentity: dataIdentity(loaded, scale.testImages) };
         const existing = readJsonIfExists<RunConfig>(join(dir, CONFIG_FILE));
-        if (existing) checkSameData(dir, existing, config, loaded);
+        // What was computed first (a folder of an earlier version differs there, and that says most), then
+        // on which data.
         const differences = existing ? experimentDifferences(existing, config) : [];
         if (differences.length > 0) {
           throw new Error(
@@ -314,6 +315,7 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
               'it is not mixed with new runs: pass another --out, or delete that folder to start it again',
           );
         }
+        if (existing) checkSameData(dir, existing, config, loaded);
         if (readJsonIfExists<RunResult>(join(dir, RESULT_FILE))) {
           log(`${row.id} run ${run}: done, skipped (${dir})`);
           outcome.skipped.push(dir);
