@@ -39,7 +39,7 @@ export function demoCommand(program: Command): Command {
         const { runTable } = await import('../runner.js');
         // pnpm ends at once on a SIGTERM sent to it alone: then stop as if the SIGTERM had come here.
         const { packageManagerAncestor, stopWhenGone } = await import('../parent-watch.js');
-        const unwatch = stopWhenGone(packageManagerAncestor());
+        const watch = stopWhenGone(packageManagerAncestor());
         const outcome = await runTable({
           table: DEMO_TABLE,
           rows: DEMO_ROWS,
@@ -47,10 +47,11 @@ export function demoCommand(program: Command): Command {
           backend: options.backend,
           out: options.out,
           handleSignals: true,
+          signal: watch.signal,
           ...(options.dataDir ? { dataDir: options.dataDir } : {}),
           ...(options.allowUnofficialData ? { allowUnofficialData: true } : {}),
         });
-        unwatch();
+        watch.stop();
         // Figures the demo's report shows below its training curves, written beside report.md first: the
         // gradient figure of eqs. 5 and 8 (`analyze gradients` at pre-activation ResNet-56, at
         // initialisation: seconds).
@@ -74,7 +75,8 @@ export function demoCommand(program: Command): Command {
         console.log(`demo took ${((Date.now() - started) / 60_000).toFixed(1)} min`);
         // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an
         // interruption with no signal (an abort) is 130 too. The runs stay resumable.
-        if (outcome.status === 'interrupted') process.exitCode = interruptedExitCode(outcome.signal);
+        if (outcome.status === 'interrupted')
+          process.exitCode = interruptedExitCode(outcome.signal ?? (watch.gone ? 'SIGTERM' : undefined));
       },
     );
 }

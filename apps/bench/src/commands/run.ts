@@ -73,7 +73,7 @@ export function runCommand(program: Command): Command {
       const { runTable } = await import('../runner.js');
       // pnpm ends at once on a SIGTERM sent to it alone: then stop as if the SIGTERM had come here.
       const { packageManagerAncestor, stopWhenGone } = await import('../parent-watch.js');
-      const unwatch = stopWhenGone(packageManagerAncestor());
+      const watch = stopWhenGone(packageManagerAncestor());
       const out = options.out ?? defaultOut(options.scale);
       const outcome = await runTable({
         table: options.table,
@@ -82,6 +82,7 @@ export function runCommand(program: Command): Command {
         out,
         seed: options.seed,
         handleSignals: true,
+        signal: watch.signal,
         ...(options.rows ? { rows: options.rows } : {}),
         ...(options.runs ? { runs: options.runs } : {}),
         ...(options.iterations ? { iterations: options.iterations } : {}),
@@ -90,11 +91,12 @@ export function runCommand(program: Command): Command {
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         ...(options.allowUnofficialData ? { allowUnofficialData: true } : {}),
       });
-      unwatch();
+      watch.stop();
       console.log(`\n${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
 
       // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an
       // interruption with no signal (an abort) is 130 too. The runs stay resumable.
-      if (outcome.status === 'interrupted') process.exitCode = interruptedExitCode(outcome.signal);
+      if (outcome.status === 'interrupted')
+        process.exitCode = interruptedExitCode(outcome.signal ?? (watch.gone ? 'SIGTERM' : undefined));
     });
 }
