@@ -14,18 +14,18 @@ import {
   resolvePackage,
   tensorflowInstallHelp,
 } from './backends.js';
-import { type FastKernelsInfo, type FastKernelsOptions, registerFastKernels } from './fast/index.js';
-import { registerWasmTrainingKernels } from './wasm/register.js';
+import { type FastKernelsInfo, type FastKernelsOptions, registerFastKernels } from './internals.js';
 
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions {
   /** Which backend to use; `'auto'` (the default) takes the fastest one usable here (see `listBackends`). */
   backend?: BackendChoice;
   /**
-   * The faster kernels of `./fast` on the wasm and cpu backends (closed-form batch-normalisation gradient,
-   * threaded wasm, copy-free clones), which compute the same values as tfjs's own. Default: on, with their
-   * defaults; `false` keeps stock TensorFlow.js. Ignored on the tensorflow backends, whose native kernels
-   * are already fused.
+   * The faster kernels on the wasm and cpu backends (the override table: closed-form batch-normalisation
+   * gradient, threaded wasm with native SIMD kernels, copy-free clones), which compute the same values as
+   * tfjs's own. Default: on, with their defaults; an option left out keeps what an earlier call chose;
+   * `false` keeps stock TensorFlow.js (plus the wasm kernels training needs). Ignored on the tensorflow
+   * backends, whose native kernels are already fused.
    */
   fast?: FastKernelsOptions | false;
 }
@@ -50,6 +50,16 @@ export interface BackendInfo {
   /** The faster kernels in effect (see `InitBackendOptions.fast`); absent when they are off. */
   fast?: FastKernelsInfo;
 }
+
+/** `fast: false`: every switch of the override table off, XNNPACK on one thread (tfjs's own in Node). */
+const stockOptions: FastKernelsOptions = {
+  threads: 1,
+  batchNorm: false,
+  batchNormLayer: false,
+  sharedIdentity: false,
+  native: false,
+  winograd: false,
+};
 
 const choices: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
@@ -91,9 +101,9 @@ async function loadBackendPackage(spec: BackendSpec): Promise<void> {
     return;
   }
   if (spec.name === 'wasm') {
+    // The override table's wasm entries are installed by registerFastKernels below, after this import (importing
+    // tfjs-backend-wasm registers its own kernels over any registered before).
     await import('@tensorflow/tfjs-backend-wasm');
-    // After the import: importing tfjs-backend-wasm registers its own kernels over any registered before.
-    registerWasmTrainingKernels();
     return;
   }
   await import('@tensorflow/tfjs-backend-cpu');
@@ -148,11 +158,13 @@ async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo>
   const spec = backendSpecs.find((candidate) => candidate.package === status.package)!;
   await loadBackendPackage(spec);
   // Before setBackend: the wasm thread count can only be chosen before the wasm backend starts.
-  const fast =
-    options.fast === false || spec.name === 'tensorflow'
-      ? undefined
-      : registerFastKernels(spec.name, options.fast ?? {});
-  if (tf.findBackendFactory(spec.name) === undefined) {
+  // fast: false installs only the wasm kernels training needs at all (the override table's 'always' rows).
+  let fast: FastKernelsInfo | undefined;
+  if (spec.name !== 'tensorflow') {
+    if (options.fast === false) registerFastKernels(spec.name, stockOptions);
+    else fast = registerFastKernels(spec.name, options.fast ?? {});
+  }
+  if (tf.findBackendFactory(spec.name) == null) {
     throw new Error(`@resnet/backend: loading ${spec.package} did not register the '${spec.name}' backend`);
   }
   if (!(await tf.setBackend(spec.name))) {

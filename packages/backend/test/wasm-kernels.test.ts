@@ -3,7 +3,8 @@
 // non-square filters, odd and even sizes, batch 1 and 3, several channel counts).
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, wasmTrainingKernels } from '../src/index.js';
+import { initBackend } from '../src/index.js';
+import { wasmTrainingKernels } from '../src/internals.js';
 import { randomValues, relativeError, seededValues, valuesOn } from './helpers.js';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];

@@ -5,14 +5,8 @@ import { execFile } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  type BackendChoice,
-  type BackendInfo,
-  type FastKernelsInfo,
-  initBackend,
-  registerFastKernels,
-  unregisterFastKernels,
-} from '@resnet/backend';
+import { type BackendChoice, type BackendInfo, initBackend } from '@resnet/backend';
+import { type FastKernelsInfo, registerFastKernels, unregisterFastKernels } from '@resnet/backend/internals';
 import { getPreset, resnet } from '@resnet/models';
 import { MomentumSgd } from '@resnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
