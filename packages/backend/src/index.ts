@@ -3,6 +3,10 @@
 // training a convolutional network needs (the override table of ./overrides/table.ts). The knobs only the
 // benchmarks and tests use are in './internals.ts' (@resnet/backend/internals).
 import './gradients.js';
+import { registerFileHandlers } from './node/file-io.js';
+
+// Node entry: model.save('file://…') and tf.loadLayersModel('file://…') without tfjs-node.
+registerFileHandlers();
 
 export {
   type BackendChoice,
