@@ -12,8 +12,8 @@ import { parseArgs } from 'node:util';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/index.js';
-import { configureNativeKernels } from '../src/native/index.js';
-import { stockKernel } from '../src/wasm/kernel-utils.js';
+import { configureNativeKernels } from '../src/internals.js';
+import { stockKernel } from '../src/overrides/stock.js';
 
 interface Shape {
   x: [number, number, number, number];

@@ -15,8 +15,7 @@ import {
   tensorflowInstallHelp,
   webgpuInstallHelp,
 } from './backends.js';
-import { type FastKernelsInfo, type FastKernelsOptions, registerFastKernels } from './fast/index.js';
-import { registerWasmTrainingKernels } from './wasm/register.js';
+import { type FastKernelsInfo, type FastKernelsOptions, registerFastKernels } from './internals.js';
 import { loadWebgpuBackend, type WebgpuAdapter } from './webgpu/index.js';
 
 /** Options of {@link initBackend}. */
@@ -24,12 +23,13 @@ export interface InitBackendOptions {
   /** Which backend to use; `'auto'` (the default) takes the fastest one usable here (see `listBackends`). */
   backend?: BackendChoice;
   /**
-   * The faster kernels of `./fast` on the wasm and cpu backends (closed-form batch-normalisation gradient,
-   * threaded wasm, copy-free clones), which compute the same values as tfjs's own. Default: on, with their
-   * defaults; `false` keeps stock TensorFlow.js. Ignored on the tensorflow backends, whose native kernels
-   * are already fused. On webgpu only the closed-form batch-normalisation gradient applies (written with
-   * tfjs ops, so it runs tfjs-backend-webgpu's shaders: a ResNet-20 training step dispatches 1,592 kernels
-   * with it, 2,162 without).
+   * The faster kernels on the wasm and cpu backends (the override table: closed-form batch-normalisation
+   * gradient, threaded wasm with native SIMD kernels, copy-free clones), which compute the same values as
+   * tfjs's own. Default: on, with their defaults; an option left out keeps what an earlier call chose;
+   * `false` keeps stock TensorFlow.js (plus the wasm kernels training needs). Ignored on the tensorflow
+   * backends, whose native kernels are already fused. On webgpu only the closed-form batch-normalisation
+   * gradient applies (written with tfjs ops, so it runs tfjs-backend-webgpu's shaders: a ResNet-20 training
+   * step dispatches 1,592 kernels with it, 2,162 without).
    */
   fast?: FastKernelsOptions | false;
 }
@@ -56,6 +56,16 @@ export interface BackendInfo {
   /** webgpu only: the adapter it runs on. */
   adapter?: WebgpuAdapter;
 }
+
+/** `fast: false`: every switch of the override table off, XNNPACK on one thread (tfjs's own in Node). */
+const stockOptions: FastKernelsOptions = {
+  threads: 1,
+  batchNorm: false,
+  batchNormLayer: false,
+  sharedIdentity: false,
+  native: false,
+  winograd: false,
+};
 
 const choices: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
@@ -105,10 +115,10 @@ async function loadBackendPackage(spec: BackendSpec): Promise<WebgpuAdapter | un
   }
   if (spec.name === 'webgpu') return loadWebgpuBackend();
   if (spec.name === 'wasm') {
+    // The override table's wasm entries are installed by registerFastKernels below, after this import (importing
+    // tfjs-backend-wasm registers its own kernels over any registered before).
     await import('@tensorflow/tfjs-backend-wasm');
-    // After the import: importing tfjs-backend-wasm registers its own kernels over any registered before.
-    registerWasmTrainingKernels();
-    return undefined;
+    return;
   }
   await import('@tensorflow/tfjs-backend-cpu');
   return undefined;
@@ -164,10 +174,12 @@ async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo>
   const spec = backendSpecs.find((candidate) => candidate.package === status.package)!;
   const adapter = await loadBackendPackage(spec);
   // Before setBackend: the wasm thread count can only be chosen before the wasm backend starts.
-  const fast =
-    options.fast === false || spec.name === 'tensorflow'
-      ? undefined
-      : registerFastKernels(spec.name, options.fast ?? {});
+  // fast: false installs only the wasm kernels training needs at all (the override table's 'always' rows).
+  let fast: FastKernelsInfo | undefined;
+  if (spec.name !== 'tensorflow') {
+    if (options.fast === false) registerFastKernels(spec.name, stockOptions);
+    else fast = registerFastKernels(spec.name, options.fast ?? {});
+  }
   if (tf.findBackendFactory(spec.name) == null) {
     throw new Error(`@resnet/backend: loading ${spec.package} did not register the '${spec.name}' backend`);
   }

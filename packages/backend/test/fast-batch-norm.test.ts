@@ -5,9 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fusedBatchNormGradConfig } from '../src/fast/batch-norm.js';
-import { batchNormTraining, registerFastKernels, unregisterFastKernels } from '../src/fast/index.js';
-import { initBackend } from '../src/index.js';
+import { batchNormTraining, initBackend } from '../src/index.js';
+import { fusedBatchNormGradConfig, registerFastKernels, unregisterFastKernels } from '../src/internals.js';
 import { randomValues, relativeError } from './helpers.js';
 
 const TOLERANCE = 2e-5;

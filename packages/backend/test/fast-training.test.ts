@@ -6,9 +6,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerFastKernels, unregisterFastKernels } from '../src/fast/index.js';
 import { initBackend } from '../src/index.js';
-import { nativeKernelsOfBackend } from '../src/native/index.js';
+import { nativeKernelsOfBackend, registerFastKernels, unregisterFastKernels } from '../src/internals.js';
 import { randomValues, relativeError } from './helpers.js';
 
 const BATCH = 4;

@@ -10,8 +10,8 @@ import {
   initBackend,
   listBackends,
   resolveAutoBackend,
-  wasmTrainingKernels,
 } from '../src/index.js';
+import { wasmTrainingKernels } from '../src/internals.js';
 
 let statuses: BackendStatus[];
 let tensorflowUsable: boolean;

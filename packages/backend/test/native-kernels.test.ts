@@ -1,4 +1,4 @@
-// The native wasm SIMD kernels (native/kernels.c) and their worker pool (src/native/index.ts): that they are
+// The native wasm SIMD kernels (native/*.c, linked into native/kernels.wasm) and their worker pool (src/runtime/pool.ts): that they are
 // what runs on wasm after initBackend; each kernel run directly through NativeKernels with 1, 2 and 3 threads
 // against the cpu backend, bit for bit repeatable; the fallbacks when they are off or cannot take the
 // channel count; the committed binary (imports, exports, sections, rebuilt from source where clang is here);
@@ -11,20 +11,17 @@ import { fileURLToPath } from 'node:url';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BackendInfo, initBackend } from '../src/index.js';
 import {
   BatchNormTrainingGradKernel,
   BatchNormTrainingKernel,
-  defaultWasmThreads,
-} from '../src/fast/index.js';
-import { type BackendInfo, initBackend } from '../src/index.js';
-import {
   configureNativeKernels,
-  type EmscriptenHeap,
+  defaultWasmThreads,
   NativeKernels,
   nativeKernelNames,
   nativeKernelsOfBackend,
-  wasmPointer,
-} from '../src/native/index.js';
+} from '../src/internals.js';
+import { type EmscriptenHeap, wasmPointer } from '../src/runtime/pool.js';
 import { randomValues, relativeError, valuesOn } from './helpers.js';
 
 const TOLERANCE = 1e-5;
@@ -215,7 +212,7 @@ function filterGradOp(c: ConvCase, x: Float32Array, dy: Float32Array): () => tf.
       ) as tf.Tensor;
 }
 
-/** conv2d_filter_grad params, in the order of kernels.c. */
+/** conv2d_filter_grad params, in the order of native/conv-direct.c. */
 function filterGradParams(c: ConvCase, x: number, dy: number, out: number, scratch: number): number[] {
   const { info } = convGeometry(c);
   return [
@@ -779,19 +776,20 @@ describe('native/kernels.wasm', () => {
         (d) => d.startsWith('llvm-') && existsSync(`/usr/lib/${d}/bin/llvm-objdump`),
       ));
   const toolchain = onPath('clang') && onPath('wasm-ld') && objdump;
+  const nativeSources = ['common.h', 'conv-direct.c', 'batch-norm.c', 'elementwise.c', 'winograd.c'];
 
   it.skipIf(!toolchain)(
-    'is what native/build.sh makes of kernels.c, byte for byte (skipped without clang, wasm-ld, llvm-objdump)',
+    'is what native/build.sh makes of the C sources, byte for byte (skipped without clang, wasm-ld, llvm-objdump)',
     () => {
       const folder = mkdtempSync(join(tmpdir(), 'resnet-native-kernels-'));
       try {
-        for (const file of ['build.sh', 'kernels.c'])
+        for (const file of ['build.sh', ...nativeSources])
           copyFileSync(join(nativeFolder, file), join(folder, file));
         execFileSync('bash', [join(folder, 'build.sh')], { stdio: 'pipe' });
         const rebuilt = readFileSync(join(folder, 'kernels.wasm'));
         expect(
           rebuilt.equals(readFileSync(path)),
-          'native/kernels.wasm is not built from native/kernels.c: run pnpm --filter @resnet/backend build:native',
+          'native/kernels.wasm is not built from native/*.c: run pnpm --filter @resnet/backend build:native',
         ).toBe(true);
       } finally {
         rmSync(folder, { recursive: true, force: true });

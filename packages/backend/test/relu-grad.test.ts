@@ -2,9 +2,8 @@
 // infinities included, and its gradient config falls back to tfjs's formula where the kernel cannot run.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, expect, it } from 'vitest';
-import { ReluGradKernel } from '../src/fast/index.js';
 import { initBackend } from '../src/index.js';
-import { configureNativeKernels } from '../src/native/index.js';
+import { configureNativeKernels, ReluGradKernel } from '../src/internals.js';
 import { randomValues } from './helpers.js';
 
 beforeAll(async () => {

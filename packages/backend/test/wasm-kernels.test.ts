@@ -3,7 +3,8 @@
 // non-square filters, odd and even sizes, batch 1 and 3, several channel counts).
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, wasmTrainingKernels } from '../src/index.js';
+import { initBackend } from '../src/index.js';
+import { wasmTrainingKernels } from '../src/internals.js';
 import { describeGeometry, grid, kernelCases, shapes } from './geometry.js';
 import { randomValues, relativeError, valuesOn } from './helpers.js';
 

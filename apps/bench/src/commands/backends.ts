@@ -1,4 +1,5 @@
-// `backends`: the TensorFlow.js backends this machine can see, the WebGPU adapter, and the one `auto` picks.
+// `backends`: the TensorFlow.js backends this machine can see, the WebGPU adapter, and the one `auto` picks;
+// with --verbose, also what @resnet/backend changes in TensorFlow.js and why (its override table).
 import type { WebgpuAdapter } from '@resnet/backend';
 import type { Command } from 'commander';
 
@@ -20,12 +21,17 @@ export function backendsCommand(program: Command): Command {
     .command('backends')
     .description('the TensorFlow.js backends installed here, and the one --backend auto picks')
     .option('--json', 'print them as JSON')
-    .action(async (options: { json?: boolean }) => {
-      const { listBackends, resolveAutoBackend } = await import('@resnet/backend');
+    .option(
+      '--verbose',
+      "also print @resnet/backend's override table: what it replaces in TensorFlow.js, and why",
+    )
+    .action(async (options: { json?: boolean; verbose?: boolean }) => {
+      const { describeOverrides, listBackends, resolveAutoBackend } = await import('@resnet/backend');
       const backends = await listBackends();
       const auto = await resolveAutoBackend();
+      const overrides = options.verbose ? describeOverrides() : undefined;
       if (options.json) {
-        console.log(JSON.stringify({ backends, auto }, null, 2));
+        console.log(JSON.stringify({ backends, auto, ...(overrides ? { overrides } : {}) }, null, 2));
         return;
       }
       const width = Math.max(...backends.map((b) => b.package.length));
@@ -37,5 +43,17 @@ export function backendsCommand(program: Command): Command {
         if (b.adapter !== undefined) for (const line of formatAdapter(b.adapter)) console.log(line);
       }
       console.log(`\nauto picks: ${auto.name} (${auto.package})`);
+      if (overrides === undefined) return;
+      console.log(
+        '\nWhat @resnet/backend replaces in TensorFlow.js (initBackend installs the rows whose switch is on;' +
+          ' `fast: false` only the "always" ones):\n',
+      );
+      const targetWidth = Math.max(...overrides.map((o) => o.target.length));
+      for (const o of overrides) {
+        console.log(
+          `${o.target.padEnd(targetWidth)}  ${o.kind.padEnd(8)} ${o.backend.padEnd(4)}  when: ${o.when}`,
+        );
+        console.log(`${''.padEnd(targetWidth)}  why: ${o.why}`);
+      }
     });
 }

@@ -9,11 +9,7 @@
 // backend (wasm, cpu), two passes forward and two backward. It is the same function, so outputs and
 // gradients are the same up to float rounding (the tests compare them with the stock composition on cpu).
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  BatchNormTrainingGradKernel,
-  BatchNormTrainingKernel,
-  hasBatchNormKernels,
-} from './batch-norm-kernels.js';
+import { BatchNormTrainingGradKernel, BatchNormTrainingKernel, hasBatchNormKernels } from './kernels.js';
 
 /** Mean and (biased) variance of a training-mode batch normalisation, per channel. */
 export interface BatchMoments {

@@ -1,4 +1,4 @@
-// Routes the training-mode call of tfjs-layers' standard BatchNormalization layer through batchNormTraining
+// The training-mode call of tfjs-layers' standard BatchNormalization layer through batchNormTraining
 // (closed-form gradient). The layer class, its weights, config and serialised form stay tfjs's own, so every
 // model keeps saving and loading as a plain tf.LayersModel; only the call in training mode changes, and it
 // computes the same outputs (up to float rounding) and the same moving-average updates (tfjs's own formula).
@@ -6,7 +6,7 @@
 // original method unchanged.
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchNormTraining } from './batch-norm.js';
+import { batchNormTraining } from './training.js';
 
 const require = createRequire(import.meta.url);
 
@@ -23,21 +23,14 @@ interface BatchNormalizationLayer {
   movingVariance: { read(): tf.Tensor; write(value: tf.Tensor): void };
 }
 
-type CallMethod = (
+export type CallMethod = (
   this: BatchNormalizationLayer,
   inputs: tf.Tensor | tf.Tensor[],
   kwargs: Record<string, unknown>,
 ) => tf.Tensor | tf.Tensor[];
 
-interface Patch {
-  prototype: { call: CallMethod };
-  original: CallMethod;
-}
-
-let patch: Patch | undefined;
-
 /** The prototype of tfjs-layers' BatchNormalization, or undefined when tfjs-layers is not installed. */
-function batchNormalizationPrototype(): { call: CallMethod } | undefined {
+export function batchNormalizationPrototype(): { call: CallMethod } | undefined {
   try {
     // Loading tfjs-layers registers its classes; it is the same module instance an ESM import gets.
     require('@tensorflow/tfjs-layers');
@@ -65,15 +58,12 @@ function updateMovingAverage(
 }
 
 /**
- * Makes standard BatchNormalization layers use the closed-form gradient in training mode. Returns false when
- * tfjs-layers is not installed (nothing to patch). Idempotent.
+ * The training-mode call of standard BatchNormalization layers through batchNormTraining, falling back to
+ * `original` (tfjs-layers' own method) for every call it does not cover. The override table installs it as
+ * `BatchNormalization.prototype.call` (switch: `batchNormLayer`) and puts `original` back on restore().
  */
-export function patchBatchNormalizationLayer(): boolean {
-  if (patch !== undefined) return true;
-  const prototype = batchNormalizationPrototype();
-  if (prototype === undefined) return false;
-  const original = prototype.call;
-  prototype.call = function fastCall(this: BatchNormalizationLayer, inputs, kwargs) {
+export function fastBatchNormalizationCall(original: CallMethod): CallMethod {
+  return function fastCall(this: BatchNormalizationLayer, inputs, kwargs) {
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
     // As tfjs-layers reads it: any truthy value means training.
     const training = Boolean(kwargs?.['training']);
@@ -104,18 +94,4 @@ export function patchBatchNormalizationLayer(): boolean {
       return y;
     });
   };
-  patch = { prototype, original };
-  return true;
-}
-
-/** Puts tfjs-layers' own BatchNormalization call back. */
-export function unpatchBatchNormalizationLayer(): void {
-  if (patch === undefined) return;
-  patch.prototype.call = patch.original;
-  patch = undefined;
-}
-
-/** Whether BatchNormalization layers currently take the closed-form path in training mode. */
-export function batchNormalizationLayerPatched(): boolean {
-  return patch !== undefined;
 }

@@ -1,4 +1,4 @@
-// @resnet/backend's own wasm SIMD kernels (../../native/kernels.c), run in tfjs-backend-wasm's memory on
+// @resnet/backend's own wasm SIMD kernels (../../native/*.c, linked into kernels.wasm), run in tfjs-backend-wasm's memory on
 // every core: the module imports the threaded build's shared WebAssembly.Memory, so it reads and writes
 // tensors where they lie, and a pool of worker threads runs the same module on the same memory.
 //
@@ -8,7 +8,7 @@
 // and then waits for the workers, so a kernel returns only when all of it is done, like any tfjs kernel.
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { threadedWasmInfo } from '../fast/threaded-wasm.js';
+import { activeConfig } from './config.js';
 
 /** The WebAssembly API of Node (the project's TypeScript lib has no DOM types). */
 interface WasmMemory {
@@ -244,47 +244,16 @@ export class NativeKernels {
 }
 
 const byHeap = new WeakMap<object, NativeKernels | null>();
-let nativeEnabled = true;
-let nativeThreads: number | undefined;
-let winogradEnabled = true;
 
 /**
- * Turns the native kernels on or off for wasm backends (on by default), sets their thread count (default:
- * the threaded wasm build's), and whether 3×3 stride-1 convolutions use the Winograd form (default on).
- * Takes effect for kernels that run after the call.
+ * The native kernels for a wasm backend's Emscripten module, or null where they cannot run: switched off in
+ * the configuration, or the module's memory is not shared (tfjs's single-threaded build exports a memory of
+ * its own that a second module cannot import as shared). The pool has the configuration's thread count; a
+ * change of it rebuilds the pool for the kernels that run after it.
  */
-export function configureNativeKernels(options: {
-  enabled?: boolean;
-  threads?: number;
-  winograd?: boolean;
-}): void {
-  const { enabled, threads, winograd } = options;
-  if (winograd !== undefined) winogradEnabled = winograd;
-  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64)) {
-    throw new Error(`configureNativeKernels: threads must be an integer from 1 to 64, got ${threads}`);
-  }
-  if (enabled !== undefined) nativeEnabled = enabled;
-  if (threads !== undefined) nativeThreads = threads;
-}
-
-/** Whether 3×3 stride-1 convolutions take the Winograd form (see {@link configureNativeKernels}). */
-export function winogradEnabledNow(): boolean {
-  return winogradEnabled;
-}
-
-/** Whether native kernels are switched on (see {@link configureNativeKernels}). */
-export function nativeKernelsEnabled(): boolean {
-  return nativeEnabled;
-}
-
-/**
- * The native kernels for a wasm backend's Emscripten module, or null where they cannot run: switched off,
- * or the module's memory is not shared (tfjs's single-threaded build exports a memory of its own that a
- * second module cannot import as shared).
- */
-export function nativeKernelsFor(heap: EmscriptenHeap, defaultThreads: number): NativeKernels | null {
-  if (!nativeEnabled) return null;
-  const threads = nativeThreads ?? defaultThreads;
+export function nativeKernelsFor(heap: EmscriptenHeap): NativeKernels | null {
+  const { native, threads } = activeConfig();
+  if (!native) return null;
   const known = byHeap.get(heap);
   if (known === null || (known !== undefined && known.threads === threads)) return known;
   // A new thread count: the pool is rebuilt (its workers stop, its scratch memory is freed).
@@ -306,9 +275,9 @@ export function wasmPointer(
   return data.memoryOffset;
 }
 
-/** {@link nativeKernelsFor} a wasm backend, with the threaded build's thread count by default. */
+/** {@link nativeKernelsFor} a wasm backend. */
 export function nativeKernelsOfBackend(backend: object): NativeKernels | null {
   const heap = (backend as { wasm?: EmscriptenHeap }).wasm;
   if (heap === undefined) return null;
-  return nativeKernelsFor(heap, threadedWasmInfo()?.threads ?? 1);
+  return nativeKernelsFor(heap);
 }

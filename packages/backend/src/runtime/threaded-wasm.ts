@@ -3,13 +3,13 @@
 // tfjs issue #3830), and that build caps its pool at half the logical cores (it assumes two hyper-threads
 // per core), so a 2-core machine would get one thread anyway. This file re-registers the 'wasm' backend
 // factory so that it loads the threaded build from the package's own `wasm-out/` folder with a pool of the
-// size asked for. Kernels compute exactly what they computed before: XNNPACK splits outputs between threads,
+// size asked for (the override table installs it; see ../overrides/table.ts). Kernels compute exactly what they computed before: XNNPACK splits outputs between threads,
 // it does not reorder any sum.
 import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -33,30 +33,13 @@ const WebAssemblyApi = (
 
 type ThreadedFactory = (config: Record<string, unknown>) => Promise<EmscriptenModule>;
 
-/** What {@link useThreadedWasm} did. */
-export interface ThreadedWasmInfo {
-  /** Threads XNNPACK was asked for; the backend reports what it got through `getThreadsCount()`. */
-  threads: number;
-  /** The Emscripten glue script loaded. */
-  script: string;
-}
-
-interface BackendFactory {
+export interface BackendFactory {
   factory: () => tf.KernelBackend | Promise<tf.KernelBackend>;
   priority: number;
 }
 
-let installed: ThreadedWasmInfo | undefined;
-/** The factory @tensorflow/tfjs-backend-wasm registered, kept to put it back. */
-let stockFactory: BackendFactory | undefined;
-
 function backendFactories(): Record<string, BackendFactory> {
   return tf.engine().registryFactory as Record<string, BackendFactory>;
-}
-
-/** Default pool size: every logical core, at most the 8 workers the threaded build pre-creates. */
-export function defaultWasmThreads(): number {
-  return Math.max(1, Math.min(8, cpus().length));
 }
 
 /**
@@ -77,33 +60,29 @@ function workerScriptPath(wasmOut: string, version: string): string {
   return path;
 }
 
+const factories = new Map<number, BackendFactory>();
+
 /**
- * Makes the next initialisation of the 'wasm' backend load the threaded SIMD build with `threads` threads.
- * Call it after importing `@tensorflow/tfjs-backend-wasm` and before `tf.setBackend('wasm')`; if the wasm
- * backend is already initialised it throws, because its tensors would be lost. Calling it again with the
- * same thread count does nothing.
+ * The 'wasm' backend factory that loads the threaded SIMD build with XNNPACK on `threads` threads (memoised,
+ * so that the override table can tell it is in place). The override table installs it before the wasm
+ * backend initialises; it must not be swapped afterwards, or the backend's tensors would be lost.
  */
-export function useThreadedWasm(threads: number = defaultWasmThreads()): ThreadedWasmInfo {
+export function threadedWasmFactory(threads: number): BackendFactory {
   if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
-    throw new Error(`useThreadedWasm: threads must be an integer from 1 to 8, got ${threads}`);
+    throw new Error(`@resnet/backend: XNNPACK threads must be an integer from 1 to 8, got ${threads}`);
   }
-  if (installed?.threads === threads) return installed;
-  if (tf.engine().registry['wasm'] !== undefined) {
-    throw new Error(
-      'useThreadedWasm: the wasm backend is already initialised; call it before tf.setBackend("wasm") ' +
-        '(initBackend does so)',
-    );
-  }
+  const known = factories.get(threads);
+  if (known !== undefined) return known;
   const wasmPackage =
     require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
   const packageRoot = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   const wasmOut = join(packageRoot, 'wasm-out');
   const script = join(wasmOut, 'tfjs-backend-wasm-threaded-simd.js');
   const binary = join(wasmOut, 'tfjs-backend-wasm-threaded-simd.wasm');
-  const worker = workerScriptPath(wasmOut, wasmPackage.version_wasm);
-  const factory = require(script) as ThreadedFactory;
 
   const createBackend = async () => {
+    const worker = workerScriptPath(wasmOut, wasmPackage.version_wasm);
+    const factory = require(script) as ThreadedFactory;
     const module = await factory({
       mainScriptUrlOrBlob: script,
       locateFile: (path: string, prefix: string) => (path.endsWith('.worker.js') ? worker : prefix + path),
@@ -117,7 +96,7 @@ export function useThreadedWasm(threads: number = defaultWasmThreads()): Threade
           .then((bytes) => WebAssemblyApi.instantiate(bytes, info))
           .then((result) => receive(result.instance, result.module))
           .catch((error: unknown) => {
-            throw new Error(`useThreadedWasm: could not instantiate ${binary}: ${String(error)}`);
+            throw new Error(`@resnet/backend: could not instantiate ${binary}: ${String(error)}`);
           });
         return {};
       },
@@ -138,28 +117,31 @@ export function useThreadedWasm(threads: number = defaultWasmThreads()): Threade
     }
     return backend;
   };
-  stockFactory ??= backendFactories()['wasm'];
-  tf.removeBackend('wasm');
   // Priority 2 is the stock wasm registration's.
-  tf.registerBackend('wasm', createBackend, 2);
-  installed = { threads, script };
-  return installed;
+  const made: BackendFactory = { factory: createBackend, priority: 2 };
+  factories.set(threads, made);
+  return made;
 }
 
-/**
- * Puts back tfjs's own (single-threaded in Node) wasm backend factory, if {@link useThreadedWasm} replaced it
- * and the wasm backend is not initialised yet. Returns whether the stock factory is now registered.
- */
-export function useStockWasm(): boolean {
-  if (installed === undefined) return true;
-  if (tf.engine().registry['wasm'] !== undefined || stockFactory === undefined) return false;
-  tf.removeBackend('wasm');
-  tf.registerBackend('wasm', stockFactory.factory, stockFactory.priority);
-  installed = undefined;
-  return true;
+/** The XNNPACK thread count of the threaded factory registered for 'wasm' now, if it is one of ours. */
+export function threadedWasmThreads(): number | undefined {
+  const current = backendFactories()['wasm'];
+  for (const [threads, factory] of factories) if (factory.factory === current?.factory) return threads;
+  return undefined;
 }
 
-/** Whether {@link useThreadedWasm} has replaced the wasm backend factory, and with how many threads. */
-export function threadedWasmInfo(): ThreadedWasmInfo | undefined {
-  return installed;
+/** The 'wasm' backend factory registered now. */
+export function wasmBackendFactory(): BackendFactory | undefined {
+  return backendFactories()['wasm'];
+}
+
+/** Registers `factory` for 'wasm' (nothing if undefined), replacing the one there. */
+export function setWasmBackendFactory(factory: BackendFactory | undefined): void {
+  if (backendFactories()['wasm'] !== undefined) tf.removeBackend('wasm');
+  if (factory !== undefined) tf.registerBackend('wasm', factory.factory, factory.priority);
+}
+
+/** Whether the wasm backend has been initialised (its factory can no longer be swapped). */
+export function wasmInitialised(): boolean {
+  return tf.engine().registry['wasm'] !== undefined;
 }

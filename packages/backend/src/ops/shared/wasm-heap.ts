@@ -1,27 +1,9 @@
-// Helpers shared by the wasm kernels of @resnet/backend: calling the stock wasm kernels from inside a kernel,
-// freeing intermediate results, and the layout passes (pad/crop, batch-to-channel transpositions) written
-// straight into the wasm heap.
+// Helpers shared by the ops' wasm paths: calling the stock wasm kernels (kept in ../../overrides/stock.ts) from
+// inside a kernel, freeing intermediate results, and the layout passes (pad/crop, batch-to-channel
+// transpositions) written straight into the wasm heap.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import {
-  backend_util,
-  getKernel,
-  type KernelConfig,
-  type NamedAttrMap,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
-
-/** The stock wasm kernels, saved before @resnet/backend replaces any of them, so ours can call them. */
-const stockKernels = new Map<string, KernelConfig | undefined>();
-
-/** Remembers the kernel currently registered for `kernelName` on wasm as the stock one (first call wins). */
-export function rememberStockKernel(kernelName: string): void {
-  if (!stockKernels.has(kernelName)) stockKernels.set(kernelName, getKernel(kernelName, 'wasm'));
-}
-
-/** The kernel that @tensorflow/tfjs-backend-wasm itself registered under `kernelName`, if it has one. */
-export function stockKernel(kernelName: string): KernelConfig | undefined {
-  return stockKernels.has(kernelName) ? stockKernels.get(kernelName) : getKernel(kernelName, 'wasm');
-}
+import { backend_util, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { stockKernel } from '../../overrides/stock.js';
 
 /**
  * The config of a wasm kernel of ours that falls back to the stock one for what it does not cover: its

@@ -13,7 +13,7 @@
 // convolution above would spend most of its time re-laying out its P·Cout-element "filter". Only x is
 // transposed (in JS, subsampling it on the way); dy is read as [P, Cout] as it lies.
 //
-// Where the native kernels run (threaded wasm build, Cout a multiple of 4), neither form is used: kernels.c
+// Where the native kernels run (threaded wasm build, Cout a multiple of 4), neither form is used: native/conv-direct.c
 // computes the sum directly, tiled for the cache, on every thread, at about the speed of XNNPACK's forward
 // convolution where the forms above reach about a third of it (bench/conv.ts).
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -26,10 +26,10 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../native/index.js';
-import { winogradApplies } from './conv2d.js';
+import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../../runtime/pool.js';
+import { winogradApplies } from '../conv2d/wasm.js';
 
-/** Tiles per block in native/kernels.c's winograd_filter_grad (WG_TILES there). */
+/** Tiles per block in native/winograd.c's winograd_filter_grad (WG_TILES there). */
 const WINOGRAD_GRAD_TILES = 32;
 
 import {
@@ -38,7 +38,7 @@ import {
   channelsLastConvInfo,
   disposeIntermediate,
   runStockKernel,
-} from './kernel-utils.js';
+} from '../shared/wasm-heap.js';
 
 function conv2DBackpropFilter(args: {
   inputs: Conv2DBackpropFilterInputs;

@@ -1,10 +1,10 @@
 // The gradient of ReLU in one pass on wasm: tfjs computes it as dy · cast(step(x)), three kernels and two
-// temporary tensors the size of the activation; native/kernels.c's relu_grad computes the same values
+// temporary tensors the size of the activation; native/elementwise.c's relu_grad computes the same values
 // (step(x) is 1 for x > 0, 0 otherwise, NaN for NaN; the product keeps dy's NaN) in one pass on every thread.
 // Elsewhere (cpu, tensorflow, wasm without the native kernels) the gradient is tfjs's own formula.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeKernelsOfBackend, wasmPointer } from '../native/index.js';
+import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/pool.js';
 
 /** Kernel name; prefixed so that it cannot collide with tfjs's own. */
 export const ReluGradKernel = 'ResnetReluGrad';
@@ -26,7 +26,7 @@ function reluGrad(args: { inputs: Record<string, tf.TensorInfo>; backend: Backen
   return out;
 }
 
-const reluGradKernelConfig: tf.KernelConfig = {
+export const reluGradKernelConfig: tf.KernelConfig = {
   kernelName: ReluGradKernel,
   backendName: 'wasm',
   kernelFunc: reluGrad as unknown as tf.KernelFunc,
@@ -56,17 +56,3 @@ export const reluGradConfig: tf.GradConfig = {
     };
   },
 };
-
-let stockReluGrad: tf.GradConfig | undefined;
-
-/** Registers the kernel and the gradient that uses it (falling back to tfjs's formula). Idempotent. */
-export function registerReluGrad(): void {
-  if (tf.getKernel(ReluGradKernel, 'wasm') === undefined) tf.registerKernel(reluGradKernelConfig);
-  stockReluGrad ??= tf.getGradient(tf.Relu);
-  tf.registerGradient(reluGradConfig);
-}
-
-/** Puts tfjs's own Relu gradient back. */
-export function unregisterReluGrad(): void {
-  if (stockReluGrad !== undefined) tf.registerGradient(stockReluGrad);
-}

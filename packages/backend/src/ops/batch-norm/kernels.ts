@@ -2,7 +2,7 @@
 // in JavaScript-visible memory (wasm's heap, cpu's typed arrays). Composed from tfjs ops, the forward pass
 // takes five full passes over the input (moments, then FusedBatchNorm) and the closed-form backward eight;
 // these take two each. Sums are accumulated in float64, so they are at least as accurate as tfjs's float32
-// reductions. On wasm with the threaded build (channels a multiple of 4), ../../native/kernels.c does the same
+// reductions. On wasm with the threaded build (channels a multiple of 4), ../../../native/batch-norm.c does the same
 // passes in SIMD on every thread (about 7× faster than these loops in a ResNet-110 step); elsewhere these
 // JavaScript loops run.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -12,11 +12,10 @@ import {
   type KernelConfig,
   type KernelFunc,
   type NamedAttrMap,
-  registerKernel,
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
-import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../native/index.js';
+import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../../runtime/pool.js';
 
 /** Kernel names; prefixed so that they cannot collide with tfjs's own. */
 export const BatchNormTrainingKernel = 'ResnetBatchNormTraining';
@@ -205,7 +204,7 @@ function addPartials(native: NativeKernels, pointer: number, count: number): Flo
 }
 
 /**
- * {@link forward} in kernels.c: mean, then variance as the mean of (x − μ)² (a second pass, exact where
+ * {@link forward} in native/batch-norm.c: mean, then variance as the mean of (x − μ)² (a second pass, exact where
  * Σx²/N − μ² would cancel), then y = x·a + b with a = γ/√(σ² + ε) and b = β − μ·a.
  */
 function nativeForward(
@@ -253,7 +252,7 @@ function nativeForward(
   return outputs;
 }
 
-/** {@link backward} in kernels.c: the two sums in one pass, then dx in a second. */
+/** {@link backward} in native/batch-norm.c: the two sums in one pass, then dx in a second. */
 function nativeBackward(
   native: NativeKernels,
   backend: BackendWasm,
@@ -396,19 +395,11 @@ function kernels(backendName: string, memoryOf: (backend: unknown) => Memory): K
   ];
 }
 
-const byBackend: Record<string, () => KernelConfig[]> = {
-  wasm: () => kernels('wasm', (backend) => wasmMemory(backend as BackendWasm)),
-  cpu: () => kernels('cpu', (backend) => cpuMemory(backend as CpuBackendLike)),
-};
-
-/** Registers both kernels for `backendName` if this file has them for it; returns whether it has. */
-export function registerBatchNormKernels(backendName: string): boolean {
-  const make = byBackend[backendName];
-  if (make === undefined) return false;
-  for (const config of make()) {
-    if (getKernel(config.kernelName, backendName) === undefined) registerKernel(config);
-  }
-  return true;
+/** The two kernels for `backendName` ('wasm' or 'cpu', the backends whose memory JavaScript can read). */
+export function batchNormKernelConfigs(backendName: 'wasm' | 'cpu'): KernelConfig[] {
+  return backendName === 'wasm'
+    ? kernels('wasm', (backend) => wasmMemory(backend as BackendWasm))
+    : kernels('cpu', (backend) => cpuMemory(backend as CpuBackendLike));
 }
 
 /** Whether the kernels are registered for `backendName`. */

@@ -1,4 +1,4 @@
-// Conv2D and FusedConv2D for the wasm backend where the native kernels run (native/kernels.c `conv2d`): the
+// Conv2D and FusedConv2D for the wasm backend where the native kernels run (native/conv-direct.c `conv2d`; Winograd form: native/winograd.c): the
 // forward convolution, tiled 4 pixels × 8 output channels (or in Winograd's F(2×2, 3×3) form), on every
 // thread. Measured by bench/conv.ts against XNNPACK's Conv2D on ResNet geometries. Whatever the native kernel
 // does not cover (bias or activation fused in, dilation, NCHW, output channels not a multiple of 4, or the
@@ -12,13 +12,9 @@ import {
   type FusedConv2DAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import {
-  type NativeKernels,
-  nativeKernelsOfBackend,
-  wasmPointer,
-  winogradEnabledNow,
-} from '../native/index.js';
-import { channelsLastConvInfo, runStockKernel, withStockFallback } from './kernel-utils.js';
+import { activeConfig } from '../../runtime/config.js';
+import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../../runtime/pool.js';
+import { channelsLastConvInfo, runStockKernel, withStockFallback } from '../shared/wasm-heap.js';
 
 /**
  * Input channels from which 3×3 stride-1 convolutions take the Winograd form. Its input and output transforms
@@ -35,7 +31,7 @@ export function winogradApplies(
   inChannels: number,
 ): boolean {
   return (
-    winogradEnabledNow() &&
+    activeConfig().winograd &&
     filterHeight === 3 &&
     filterWidth === 3 &&
     strides[0] === 1 &&

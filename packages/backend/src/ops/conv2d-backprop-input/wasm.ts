@@ -13,7 +13,7 @@
 // convolution's own arithmetic and no more, where inserting s − 1 zeros between dy's rows and columns and
 // convolving with the whole filter would multiply s² times as many values, nearly all of them zeros.
 //
-// Where the native kernels run, each of those stride-1 convolutions is native/kernels.c's `conv2d`, which
+// Where the native kernels run, each of those stride-1 convolutions is native/conv-direct.c's `conv2d`, which
 // pads or crops as it reads; otherwise XNNPACK's Conv2D.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -25,15 +25,15 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { nativeKernelsOfBackend } from '../native/index.js';
-import { nativeConv2D } from './conv2d.js';
+import { nativeKernelsOfBackend } from '../../runtime/pool.js';
+import { nativeConv2D } from '../conv2d/wasm.js';
 import {
   channelsLastConvInfo,
   disposeIntermediate,
   type Padding2D,
   padOrCrop,
   runStockKernel,
-} from './kernel-utils.js';
+} from '../shared/wasm-heap.js';
 
 function conv2DBackpropInput(args: {
   inputs: Conv2DBackpropInputInputs;
