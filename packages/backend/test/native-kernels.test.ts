@@ -21,7 +21,7 @@ import {
   nativeKernelNames,
   nativeKernelsOfBackend,
 } from '../src/internals.js';
-import { type EmscriptenHeap, wasmPointer } from '../src/runtime/pool.js';
+import { align16, type EmscriptenHeap, wasmPointer } from '../src/runtime/pool.js';
 import { randomValues, relativeError, valuesOn } from './helpers.js';
 
 const TOLERANCE = 1e-5;
@@ -847,5 +847,16 @@ describe('a kernel that traps', () => {
     const native = pool(2);
     expect(trappingRun(native, 1)).toThrowError(/native kernel conv2d_filter_grad failed: on a worker/);
     expectPoolWorks(native);
+  });
+});
+
+describe('scratch pointers', () => {
+  it('are aligned to 16 bytes and stay unsigned past 2 GiB of wasm heap', () => {
+    expect(align16(0)).toBe(0);
+    expect(align16(1)).toBe(16);
+    expect(align16(4096)).toBe(4096);
+    expect(align16(2 ** 31 - 1)).toBe(2 ** 31);
+    expect(align16(2 ** 31 + 1)).toBe(2 ** 31 + 16);
+    expect(align16(2 ** 32 - 32)).toBe(2 ** 32 - 32);
   });
 });

@@ -115,6 +115,14 @@ for (;;) {
 `;
 
 /** Kernels of kernels.wasm bound to one wasm backend's memory, with `threads` threads. */
+/**
+ * `pointer` rounded up to a multiple of 16, as an unsigned byte offset: tfjs-wasm's heap grows to 4 GiB, and
+ * JavaScript's `&` gives a negative number for an offset at or past 2 GiB.
+ */
+export function align16(pointer: number): number {
+  return ((pointer + 15) & ~15) >>> 0;
+}
+
 export class NativeKernels {
   readonly threads: number;
   private readonly memory: WasmMemory;
@@ -175,7 +183,7 @@ export class NativeKernels {
       if (this.scratchPointer === 0) throw new Error(`@resnet/backend: wasm heap exhausted (${size} bytes)`);
       this.scratchBytes = size - 16;
     }
-    return (this.scratchPointer + 15) & ~15;
+    return align16(this.scratchPointer);
   }
 
   /** A read-only area of at least `count` float32 zeros (what conv2d reads for taps in the padding). */
