@@ -14,8 +14,7 @@ import { evalBatches, loadCifar, type Normalization } from '@resnet/data-cifar';
 import { getPreset, resnet } from '@resnet/models';
 import { loadCheckpoint, RUN_FILES } from '@resnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadModel } from './model-files.js';
+import * as tfl from '@tensorflow/tfjs-layers';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,7 +52,8 @@ async function restoreFromCheckpoint(path: string): Promise<tfl.LayersModel> {
 await initBackend();
 const model = args['from-checkpoint']
   ? await restoreFromCheckpoint(join(args.run, 'run', RUN_FILES.final))
-  : await loadModel(join(args.run, 'model'));
+  : // @resnet/backend registers a file:// handler in Node.js (where tfjs-node, which has its own, is absent).
+    await tfl.loadLayersModel(`file://${join(args.run, 'model', 'model.json')}`);
 
 const normalization = JSON.parse(
   await readFile(join(args.run, 'normalization.json'), 'utf8'),

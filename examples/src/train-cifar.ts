@@ -18,7 +18,6 @@ import {
 import { getPreset, resnet } from '@resnet/models';
 import { scaledPaperSchedule, train } from '@resnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
-import { saveModel } from './model-files.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -75,7 +74,8 @@ console.log(
 );
 if (result.status !== 'completed') process.exit(1);
 
-await saveModel(model, join(args.out, 'model'));
+// model.json + weights.bin (the tfjs-node layout), through @resnet/backend's file:// handler in Node.js.
+await model.save(`file://${join(args.out, 'model')}`);
 await writeFile(join(args.out, 'normalization.json'), JSON.stringify(normalization));
 
 // Predictions on the first test batch, for predict.ts to compare against.

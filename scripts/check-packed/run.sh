@@ -70,11 +70,12 @@ if run_node train node dist/train-cifar.js --synthetic "$work/data" --iterations
   data_dir="$work/data/cifar-10-batches-bin"
   run_node load node dist/predict.js --run "$work/run" --data-dir "$data_dir" --expect || true
   run_node restore node dist/predict.js --run "$work/run" --data-dir "$data_dir" --expect --from-checkpoint "${model_args[@]}" || true
-  # A process that imports TensorFlow.js only: the error must say which package defines the missing layer.
+  # A process that imports TensorFlow.js and @resnet/backend (for file://) only: the error must say which package defines the missing layer.
   run_node unknown-layer node --input-type=module -e "
+    import '@resnet/backend';
     import '@tensorflow/tfjs-backend-cpu';
-    import { loadModel } from './dist/model-files.js';
-    try { await loadModel('$work/run/model'); } catch (e) {
+    import { loadLayersModel } from '@tensorflow/tfjs-layers';
+    try { await loadLayersModel('file://$work/run/model/model.json'); } catch (e) {
       if (/Unknown layer: @resnet\/shortcuts>/.test(e.message)) process.exit(0);
       console.error(e.message); process.exit(1);
     }
