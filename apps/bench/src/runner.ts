@@ -147,9 +147,16 @@ export function runConfig(args: {
     lrSchedule = {
       baseLr: 0.1,
       milestones: [Math.round(0.5 * iterations), Math.round(0.75 * iterations)],
-      warmup: { iterations: Math.max(1, Math.round((400 * iterations) / PAPER_ITERATIONS)), lr: 0.01 },
+      warmup: {
+        iterations: scale.warmupIterations ?? Math.max(1, Math.round((400 * iterations) / PAPER_ITERATIONS)),
+        lr: 0.01,
+      },
     };
-    schedule = `paper's scaled to ${iterations} iterations: ÷10 at 50% and 75%, warm-up 1/160 of the run at 0.01`;
+    schedule =
+      `paper's scaled to ${iterations} iterations: ÷10 at 50% and 75%, ` +
+      (scale.warmupIterations === undefined
+        ? 'warm-up 1/160 of the run at 0.01'
+        : `warm-up ${scale.warmupIterations} iterations at 0.01`);
   }
   return {
     table: args.table,

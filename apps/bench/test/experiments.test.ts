@@ -1,7 +1,7 @@
 // The experiment data against the paper and the packages: every row names a preset that exists, with the
 // row's dataset; every scale's depth fits the row's unit; the schedule the scales describe is the one run.
 import { getPreset, unitsPerStage } from '@resnet/models';
-import { scaledPaperSchedule } from '@resnet/trainer';
+import { scaledPaperSchedule, stepSchedule } from '@resnet/trainer';
 import { describe, expect, it } from 'vitest';
 import { getTable, rowsAtScale, selectRows, tables } from '../src/experiments.js';
 import { runConfig } from '../src/runner.js';
@@ -139,8 +139,26 @@ describe('experiments', () => {
   });
 
   it('describes the scaled schedules it runs', () => {
-    for (const scale of [scales.quick, getScale('quick', 1), scales.demo]) {
-      const schedule = scaledPaperSchedule(scale.iterations);
+    for (const [table, scale] of [
+      [2, scales.quick],
+      [1, getScale('quick', 1)],
+      [2, scales.demo],
+    ] as const) {
+      // The schedule a run of this scale trains with (its config's), against what the scale says of it.
+      const { lrSchedule } = runConfig({
+        table,
+        row: getTable(table).rows[0]!,
+        scale,
+        run: 1,
+        runs: 1,
+        baseSeed: 1,
+        data: 'real',
+      });
+      const schedule = stepSchedule({
+        baseLr: lrSchedule.baseLr,
+        milestones: lrSchedule.milestones,
+        warmup: lrSchedule.warmup ?? false,
+      });
       const text = scale.shrinks.find((s) => s.startsWith('schedule'))!;
       const [first, second] = [...text.matchAll(/÷10 at ([\d,]+) and ([\d,]+)/g)][0]!
         .slice(1)
