@@ -1,7 +1,7 @@
 // `perf`'s measurement: for every model, rounds of our training and inference speed, alternating with the
 // PyTorch reference when asked, then the medians and the median of the rounds' ratios.
 import { cpus } from 'node:os';
-import { type BackendChoice, type BackendInfo, initBackend } from '@resnet/backend';
+import { type BackendInfo, initBackend } from '@resnet/backend';
 import { type FastKernelsInfo, registerFastKernels, unregisterFastKernels } from '@resnet/backend/internals';
 import { MomentumSgd } from '@resnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
