@@ -45,6 +45,8 @@ export interface RunTableArgs {
   out: string;
   /** Run k of a row uses seed + k − 1. */
   seed?: number;
+  /** wasm only: the threads its kernels run on (default every core, at most 8); results do not depend on it. */
+  threads?: number;
   /** Stops training at the next iteration; the run stays resumable. */
   signal?: AbortSignal;
   /** Replaces the scale's iterations (recorded in each run's config; the schedule is scaled with them). */
@@ -243,7 +245,10 @@ export async function runTable(args: RunTableArgs): Promise<RunTableOutcome> {
   const runs = args.runs ?? scale.runs;
   const baseSeed = args.seed ?? 1;
   await prepareOutputFolder(args.out);
-  const backend = await initBackend({ backend: args.backend ?? 'auto' });
+  const backend = await initBackend({
+    backend: args.backend ?? 'auto',
+    ...(args.threads !== undefined ? { fast: { threads: args.threads } } : {}),
+  });
   const environment: RunEnvironment = {
     backend: backend.name,
     gpu: backend.gpu,

@@ -28,6 +28,7 @@ export interface RunOptions {
   seed: number;
   iterations?: number;
   decayExclude?: string[];
+  threads?: number;
 }
 
 export function runCommand(program: Command): Command {
@@ -68,6 +69,7 @@ export function runCommand(program: Command): Command {
       "weights left out of weight decay: comma-separated regular expressions over weight names, e.g. '_shortcut_gate/bias$' (b_g of the gates); default none, as the authors' code",
       parseList,
     )
+    .option('--threads <n>', 'wasm threads (default: every core, at most 8)', parsePositiveInt)
     .action(async (options: RunOptions) => {
       // Loaded on use: TensorFlow.js and the models take seconds to import, `list` and `--help` should not wait.
       const { runTable } = await import('../runner.js');
@@ -86,6 +88,7 @@ export function runCommand(program: Command): Command {
         ...(options.rows ? { rows: options.rows } : {}),
         ...(options.runs ? { runs: options.runs } : {}),
         ...(options.iterations ? { iterations: options.iterations } : {}),
+        ...(options.threads ? { threads: options.threads } : {}),
         ...(options.decayExclude ? { noDecay: options.decayExclude } : {}),
         ...(options.dataset ? { dataset: options.dataset } : {}),
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
