@@ -45,7 +45,10 @@ export interface RunTableArgs {
   out: string;
   /** Run k of a row uses seed + k − 1. */
   seed?: number;
-  /** wasm only: the threads its kernels run on (default every core, at most 8); results do not depend on it. */
+  /**
+   * wasm only: the threads its kernels run on (default every core, at most 8). Each thread count sums in its
+   * own fixed order, so results agree across counts to float rounding and repeat bit for bit for one count.
+   */
   threads?: number;
   /** Stops training at the next iteration; the run stays resumable. */
   signal?: AbortSignal;
