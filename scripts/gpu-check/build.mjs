@@ -5,6 +5,7 @@
 //   app/assets/                    files the sources read beside themselves (kernels.wasm, perf_reference.py)
 //   node_modules/                  the TensorFlow.js packages' files Node.js loads (one copy of tfjs-core for
 //                                  every importer), tfjs's wasm files, Dawn's webgpu package with dawn.node (xz)
+//   vendor/tfjs-core-extras.cjs    @resnet/backend's bundle of tfjs-core's gradients (required from ../vendor)
 //   node.xz                        this machine's Node.js binary, xz-compressed
 //   debs/                          libvulkan1 and the GL/EGL dispatch libraries (Debian 12 amd64), for a machine
 //                                  that has the NVIDIA driver's Vulkan ICD but no loader
@@ -108,6 +109,12 @@ try {
     logLevel: 'warning',
   });
   for (const [name, file] of assets) copyFileSync(file, join(staging, 'app/assets', name));
+  // @resnet/backend's gradients.ts requires '../vendor/tfjs-core-extras.cjs' beside its folder: from app/.
+  mkdirSync(join(staging, 'vendor'));
+  copyFileSync(
+    join(root, 'packages/backend/vendor/tfjs-core-extras.cjs'),
+    join(staging, 'vendor/tfjs-core-extras.cjs'),
+  );
 
   // 2. node_modules: every file Node.js loads for the TensorFlow.js packages the sources import (read off
   // require.cache after loading them), flattened to node_modules/<name>/, plus the files they read at run time.
@@ -117,7 +124,6 @@ try {
     '@tensorflow/tfjs-backend-cpu',
     '@tensorflow/tfjs-backend-wasm',
     '@tensorflow/tfjs-backend-webgpu',
-    '@tensorflow/tfjs',
     '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js',
   ];
   const loaded = JSON.parse(
