@@ -1,22 +1,11 @@
 // initBackend: loads the chosen TensorFlow.js backend package, makes it the active backend, and (for wasm)
-// registers the kernels training needs.
-import { createRequire } from 'node:module';
+// registers the kernels training needs. The steps are the same in every runtime; what differs (which backends
+// there are, how to tell they are usable, how a package is loaded) is the runtime's InitHost: ./node/host.ts
+// for the Node entry, ./browser/host.ts for the browser entry.
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  type BackendChoice,
-  type BackendName,
-  type BackendSpec,
-  type BackendStatus,
-  backendSpecs,
-  listBackends,
-  packageVersion,
-  resolveAutoBackend,
-  resolvePackage,
-  tensorflowInstallHelp,
-  webgpuInstallHelp,
-} from './backends.js';
-import { type FastKernelsInfo, type FastKernelsOptions, registerFastKernels } from './internals.js';
-import { loadWebgpuBackend, type WebgpuAdapter } from './webgpu/index.js';
+import type { BackendChoice, BackendName, BackendSpec, BackendStatus } from './backends.js';
+import { type FastKernelsInfo, type FastKernelsOptions, registerFastKernels } from './fast-kernels.js';
+import type { WebgpuAdapter } from './webgpu/index.js';
 
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions {
@@ -32,7 +21,43 @@ export interface InitBackendOptions {
    * step dispatches 1,592 kernels with it, 2,162 without).
    */
   fast?: FastKernelsOptions | false;
+  /**
+   * Browsers, wasm: where the page serves tfjs-backend-wasm's `.wasm` files (passed to its `setWasmPaths`): a
+   * folder URL ending in `/`, or a URL per file name (`tfjs-backend-wasm.wasm`, `tfjs-backend-wasm-simd.wasm`,
+   * `tfjs-backend-wasm-threaded-simd.wasm`). Copy them from `@tensorflow/tfjs-backend-wasm/dist/`. Left out,
+   * tfjs looks for them next to the script. Ignored in Node.js, which reads them from the installed package.
+   */
+  wasmPaths?: WasmPaths;
 }
+
+/** Where tfjs-backend-wasm's `.wasm` files are served: a folder URL ending in `/`, or a URL per file. */
+export type WasmPaths =
+  | string
+  | Partial<
+      Record<
+        'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm',
+        string
+      >
+    >;
+
+/** What a runtime gives {@link createInitBackend}. */
+export interface InitHost {
+  /** The backends this runtime has, in the order 'auto' prefers them. */
+  readonly specs: readonly BackendSpec[];
+  resolveAutoBackend(): Promise<BackendStatus>;
+  listBackends(): Promise<BackendStatus[]>;
+  /** The status to load for an explicit (non-'auto') choice; throws, saying how to install it, when there is none. */
+  pickExplicit(name: BackendName, statuses: BackendStatus[]): BackendStatus;
+  /** Checks `fast` for this runtime (and throws, saying why, for a switch it cannot honour). */
+  checkFast(options: FastKernelsOptions): FastKernelsOptions;
+  /** Loads a backend's package, which registers the backend with TensorFlow.js; webgpu says its adapter. */
+  load(spec: BackendSpec, options: InitBackendOptions): Promise<WebgpuAdapter | undefined>;
+  /** The version of an installed package, where it can be known. */
+  packageVersion(packageName: string): string | undefined;
+}
+
+/** Every choice initBackend knows, in any runtime (a runtime's host refuses those it has not). */
+const choices: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /** What {@link initBackend} chose. */
 export interface BackendInfo {
@@ -57,7 +82,7 @@ export interface BackendInfo {
   adapter?: WebgpuAdapter;
 }
 
-/** `fast: false`: every switch of the override table off, XNNPACK on one thread (tfjs's own in Node). */
+/** `fast: false`: every switch of the override table off, XNNPACK on one thread (tfjs's own build). */
 const stockOptions: FastKernelsOptions = {
   threads: 1,
   batchNorm: false,
@@ -66,63 +91,6 @@ const stockOptions: FastKernelsOptions = {
   native: false,
   winograd: false,
 };
-
-const choices: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
-
-/** The spec to load for an explicit (non-'auto') choice, or an error saying how to install it. */
-function pickExplicit(name: BackendName, statuses: BackendStatus[]): BackendStatus {
-  const candidates = statuses.filter((status) => status.name === name);
-  const usable = candidates.find((status) => status.usable);
-  if (usable !== undefined) return usable;
-  // tfjs-node-gpu without a visible GPU still runs (on the CPU): better than refusing an explicit request.
-  const installedGpu = candidates.find(
-    (status) => status.gpu && status.installed && status.detail.startsWith('native'),
-  );
-  if (installedGpu !== undefined) return { ...installedGpu, gpu: false };
-  if (name === 'tensorflow') {
-    const reasons = candidates.map((status) => `  ${status.package}: ${status.detail}`).join('\n');
-    throw new Error(
-      `@resnet/backend: the 'tensorflow' backend is not available here.\n${reasons}\n` +
-        `${tensorflowInstallHelp('@tensorflow/tfjs-node-gpu')}\n` +
-        `For the CPU-only build use @tensorflow/tfjs-node instead (steps 1 and 2).\n` +
-        `Or use the embedded backend, which needs no install: initBackend({ backend: 'wasm' }).`,
-    );
-  }
-  const status = candidates[0]!;
-  if (name === 'webgpu') {
-    throw new Error(
-      `@resnet/backend: the 'webgpu' backend is not available here: ${status.detail}\n` +
-        `To use it: ${webgpuInstallHelp()}, and a GPU driver with Vulkan (Linux), Metal (macOS) or D3D12 (Windows).\n` +
-        `Or use the embedded backend, which needs no install: initBackend({ backend: 'wasm' }).`,
-    );
-  }
-  throw new Error(`@resnet/backend: the '${name}' backend is not usable: ${status.detail}`);
-}
-
-/** Loads a backend's package, which registers the backend with TensorFlow.js; webgpu says its adapter. */
-async function loadBackendPackage(spec: BackendSpec): Promise<WebgpuAdapter | undefined> {
-  if (spec.name === 'tensorflow') {
-    // TensorFlow otherwise reserves nearly all GPU memory at start; growth lets other processes share the GPU.
-    // It must be set before the native addon loads, and a user's own setting wins.
-    if (spec.gpu && process.env['TF_FORCE_GPU_ALLOW_GROWTH'] === undefined) {
-      process.env['TF_FORCE_GPU_ALLOW_GROWTH'] = 'true';
-    }
-    const resolved = resolvePackage(spec.package);
-    if (resolved === undefined) throw new Error(`@resnet/backend: ${spec.package} is not installed`);
-    // tfjs-node is CommonJS and registers the 'tensorflow' backend as it loads.
-    createRequire(resolved)(resolved);
-    return undefined;
-  }
-  if (spec.name === 'webgpu') return loadWebgpuBackend();
-  if (spec.name === 'wasm') {
-    // The override table's wasm entries are installed by registerFastKernels below, after this import (importing
-    // tfjs-backend-wasm registers its own kernels over any registered before).
-    await import('@tensorflow/tfjs-backend-wasm');
-    return;
-  }
-  await import('@tensorflow/tfjs-backend-cpu');
-  return undefined;
-}
 
 /**
  * The cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js…" on its first write,
@@ -146,23 +114,20 @@ async function threadsOf(name: BackendName): Promise<number | undefined> {
   return wasm.getThreadsCount();
 }
 
-// Calls are queued so that two concurrent initBackend calls cannot interleave loading and setBackend.
-let queue: Promise<unknown> = Promise.resolve();
-
 /**
- * Initialises TensorFlow.js on the requested backend and says what was chosen. 'auto' takes, in order:
- * @tensorflow/tfjs-node-gpu if installed and a GPU is visible, webgpu if installed with a hardware adapter
- * (never a software one: ask for it by name), @tensorflow/tfjs-node if installed, wasm
- * (with this package's training kernels), cpu. Asking for a backend that is not installed throws an error
- * that says how to install it. Safe to call more than once, and concurrently.
+ * The initBackend of a runtime: initialises TensorFlow.js on the requested backend and says what was chosen.
+ * Calls are queued, so that two concurrent calls cannot interleave loading and setBackend.
  */
-export function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
-  const run = queue.then(() => initBackendNow(options));
-  queue = run.catch(() => undefined);
-  return run;
+export function createInitBackend(host: InitHost): (options?: InitBackendOptions) => Promise<BackendInfo> {
+  let queue: Promise<unknown> = Promise.resolve();
+  return (options = {}) => {
+    const run = queue.then(() => initBackendNow(host, options));
+    queue = run.catch(() => undefined);
+    return run;
+  };
 }
 
-async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo> {
+async function initBackendNow(host: InitHost, options: InitBackendOptions): Promise<BackendInfo> {
   const requested = options.backend ?? 'auto';
   if (!choices.includes(requested)) {
     throw new Error(
@@ -170,15 +135,18 @@ async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo>
     );
   }
   const status =
-    requested === 'auto' ? await resolveAutoBackend() : pickExplicit(requested, await listBackends());
-  const spec = backendSpecs.find((candidate) => candidate.package === status.package)!;
-  const adapter = await loadBackendPackage(spec);
+    requested === 'auto'
+      ? await host.resolveAutoBackend()
+      : host.pickExplicit(requested, await host.listBackends());
+  const spec = host.specs.find((candidate) => candidate.package === status.package)!;
+  const fastOptions = options.fast === false ? false : host.checkFast(options.fast ?? {});
+  const adapter = await host.load(spec, options);
   // Before setBackend: the wasm thread count can only be chosen before the wasm backend starts.
   // fast: false installs only the wasm kernels training needs at all (the override table's 'always' rows).
   let fast: FastKernelsInfo | undefined;
   if (spec.name !== 'tensorflow') {
-    if (options.fast === false) registerFastKernels(spec.name, stockOptions);
-    else fast = registerFastKernels(spec.name, options.fast ?? {});
+    if (fastOptions === false) registerFastKernels(spec.name, stockOptions);
+    else fast = registerFastKernels(spec.name, fastOptions);
   }
   if (tf.findBackendFactory(spec.name) == null) {
     throw new Error(`@resnet/backend: loading ${spec.package} did not register the '${spec.name}' backend`);
@@ -191,7 +159,7 @@ async function initBackendNow(options: InitBackendOptions): Promise<BackendInfo>
   await tf.ready();
   if (spec.name === 'cpu') consumeCpuBanner();
   const versions: Record<string, string> = { '@tensorflow/tfjs-core': tf.version_core };
-  const version = packageVersion(spec.package);
+  const version = host.packageVersion(spec.package);
   if (version !== undefined) versions[spec.package] = version;
   const threads = fast?.native ? (fast.threads ?? undefined) : await threadsOf(spec.name);
   return {

@@ -3,7 +3,6 @@
 // back. Both read each slot as it is now, so the order in which tfjs packages were imported or entries were
 // applied does not matter: calling apply() again after importing tfjs-backend-wasm re-installs what that
 // import overwrote.
-import { createRequire } from 'node:module';
 import {
   activeConfig,
   type BackendConfig,
@@ -11,10 +10,9 @@ import {
   setActiveConfig,
   stockConfig,
 } from '../runtime/config.js';
+import { runtime } from '../runtime/platform.js';
 import { saveStock, stockPiece } from './stock.js';
 import { type Override, overrides } from './table.js';
-
-const require = createRequire(import.meta.url);
 
 /** The fields of a {@link BackendConfig} to change; the others keep their value. */
 export type ConfigChanges = Partial<BackendConfig>;
@@ -41,7 +39,8 @@ export function apply(changes: ConfigChanges = {}, options: { loadWasm?: boolean
   const base = applied ? activeConfig() : defaultConfig();
   const config = setActiveConfig({ ...base, ...changes });
   applied = true;
-  if (options.loadWasm) require('@tensorflow/tfjs-backend-wasm');
+  // Node.js requires it here; in a browser the caller has imported it (a bundle cannot load it synchronously).
+  if (options.loadWasm) runtime().loadWasm();
   for (const entry of overrides) settle(entry, config);
   return config;
 }

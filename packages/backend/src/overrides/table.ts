@@ -3,6 +3,9 @@
 // configuration (../runtime/config.ts) that turns it on, and the measured reason. ./apply.ts installs and
 // restores these entries and nothing else installs anything; `pnpm --filter bench start -- backends
 // --verbose` prints this table. A new backend (webgpu) adds its entries here, beside the wasm ones.
+// In browsers (the portable runtime of ../runtime/platform.ts) the threaded factory and the native paths do not
+// exist (they need Node's fs and worker_threads): the rows switched by `native` or `threads` never apply
+// there, and the 'always' rows run their stock or JavaScript paths.
 import * as tf from '@tensorflow/tfjs-core';
 import { addConfig } from '../ops/add/wasm.js';
 import { fusedBatchNormConfig } from '../ops/batch-norm/inference-wasm.js';
@@ -21,13 +24,13 @@ import { maxPoolGradConfig } from '../ops/max-pool-grad/wasm.js';
 import { reluGradConfig, reluGradKernelConfig } from '../ops/relu/gradient.js';
 import { reluConfig } from '../ops/relu/wasm.js';
 import type { BackendConfig } from '../runtime/config.js';
+import { runtime } from '../runtime/platform.js';
 import {
   type BackendFactory,
   setWasmBackendFactory,
-  threadedWasmFactory,
   wasmBackendFactory,
   wasmInitialised,
-} from '../runtime/threaded-wasm.js';
+} from '../runtime/wasm-factory.js';
 import { kernelKey, stockPiece } from './stock.js';
 
 /** What an entry replaces: a backend's kernel, an op's gradient, a layer's method, a backend factory. */
@@ -182,8 +185,9 @@ export const overrides: readonly Override[] = [
       'loads the threaded SIMD build tfjs-backend-wasm ships but never uses in Node (tfjs issue #3830): the ' +
       'native kernels need its shared memory; XNNPACK on 1 thread with native (6% and 19% faster ResNet-110 ' +
       'steps on 2 cores than XNNPACK on 2 as well), on `threads` without',
-    applies: (c) => c.native || c.threads > 1,
-    ours: (c) => threadedWasmFactory(c.native ? 1 : c.threads),
+    // Only where the runtime has the threaded build (Node.js); browsers keep tfjs's own factory.
+    applies: (c) => (c.native || c.threads > 1) && runtime().threadedWasm,
+    ours: (c) => runtime().threadedWasmFactory(c.native ? 1 : c.threads),
     slot: wasmFactorySlot,
   },
   wasmKernel(

@@ -1,7 +1,7 @@
 // The one configuration of @resnet/backend's faster kernels: a frozen object, replaced (never mutated) by
 // the override table's apply(). Every piece reads it from here: the override table (what is installed), the
 // worker pool (its thread count), the ops (whether Winograd applies).
-import { cpus } from 'node:os';
+import { runtime } from './platform.js';
 
 /** What the faster kernels do; see the README's "Overrides" table for what each switch installs. */
 export interface BackendConfig {
@@ -22,9 +22,12 @@ export interface BackendConfig {
   readonly winograd: boolean;
 }
 
-/** Default pool size: every logical core, at most the 8 workers the threaded build pre-creates. */
+/**
+ * Default pool size: every logical core, at most the 8 workers the threaded build pre-creates (1 where the
+ * runtime has neither: browsers, see ./platform.ts).
+ */
 export function defaultWasmThreads(): number {
-  return Math.max(1, Math.min(8, cpus().length));
+  return Math.max(1, Math.min(8, runtime().logicalCores()));
 }
 
 /** The configuration initBackend applies by default: every faster kernel on. */

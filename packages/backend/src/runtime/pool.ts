@@ -6,9 +6,15 @@
 // operators, and the kernels here (the convolution filter gradient, batch normalisation) are not among
 // them. A job is one kernel call split in fixed shares by (thread, threads); the main thread takes share 0
 // and then waits for the workers, so a kernel returns only when all of it is done, like any tfjs kernel.
+//
+// Node.js only (node:fs, worker_threads): the Node entry's runtime (../node/runtime.ts) offers these kernels to
+// the ops; in browsers there are none, and every kernel takes its stock or JavaScript path.
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { activeConfig } from './config.js';
+import { align16, type EmscriptenHeap } from './platform.js';
+
+export { align16, type EmscriptenHeap, nativeKernelsOfBackend, wasmPointer } from './platform.js';
 
 /** The WebAssembly API of Node (the project's TypeScript lib has no DOM types). */
 interface WasmMemory {
@@ -51,13 +57,6 @@ export const nativeKernelNames = [
 export type NativeKernelName = (typeof nativeKernelNames)[number];
 
 type KernelFunction = (params: number, thread: number, threads: number) => void;
-
-/** The part of tfjs-backend-wasm's Emscripten module used here. */
-export interface EmscriptenHeap {
-  wasmMemory?: WasmMemory;
-  _malloc(bytes: number): number;
-  _free(pointer: number): void;
-}
 
 let compiled: WasmModuleObject | undefined;
 
@@ -115,14 +114,6 @@ for (;;) {
 `;
 
 /** Kernels of kernels.wasm bound to one wasm backend's memory, with `threads` threads. */
-/**
- * `pointer` rounded up to a multiple of 16, as an unsigned byte offset: tfjs-wasm's heap grows to 4 GiB, and
- * JavaScript's `&` gives a negative number for an offset at or past 2 GiB.
- */
-export function align16(pointer: number): number {
-  return ((pointer + 15) & ~15) >>> 0;
-}
-
 export class NativeKernels {
   readonly threads: number;
   private readonly memory: WasmMemory;
@@ -271,21 +262,4 @@ export function nativeKernelsFor(heap: EmscriptenHeap): NativeKernels | null {
   const kernels = shared ? new NativeKernels(heap, memory, threads) : null;
   byHeap.set(heap, kernels);
   return kernels;
-}
-
-/** Byte offset of a tensor's data in a wasm backend's memory. */
-export function wasmPointer(
-  backend: { dataIdMap: { get(id: object): { memoryOffset: number } | undefined } },
-  info: { dataId: object },
-): number {
-  const data = backend.dataIdMap.get(info.dataId);
-  if (data === undefined) throw new Error('@resnet/backend: tensor data is not on this wasm backend');
-  return data.memoryOffset;
-}
-
-/** {@link nativeKernelsFor} a wasm backend. */
-export function nativeKernelsOfBackend(backend: object): NativeKernels | null {
-  const heap = (backend as { wasm?: EmscriptenHeap }).wasm;
-  if (heap === undefined) return null;
-  return nativeKernelsFor(heap);
 }

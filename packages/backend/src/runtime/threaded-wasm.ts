@@ -4,14 +4,14 @@
 // per core), so a 2-core machine would get one thread anyway. This file re-registers the 'wasm' backend
 // factory so that it loads the threaded build from the package's own `wasm-out/` folder with a pool of the
 // size asked for (the override table installs it; see ../overrides/table.ts). Kernels compute exactly what they computed before: XNNPACK splits outputs between threads,
-// it does not reorder any sum.
+// it does not reorder any sum. Node.js only (fs, os, require): browsers keep tfjs's own single-threaded build.
 import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { type BackendFactory, backendFactories } from './wasm-factory.js';
 
 const require = createRequire(import.meta.url);
 
@@ -32,15 +32,6 @@ const WebAssemblyApi = (
 ).WebAssembly;
 
 type ThreadedFactory = (config: Record<string, unknown>) => Promise<EmscriptenModule>;
-
-export interface BackendFactory {
-  factory: () => tf.KernelBackend | Promise<tf.KernelBackend>;
-  priority: number;
-}
-
-function backendFactories(): Record<string, BackendFactory> {
-  return tf.engine().registryFactory as Record<string, BackendFactory>;
-}
 
 /**
  * The Emscripten worker script, written once per tfjs version to the temp folder. The package ships it only
@@ -128,20 +119,4 @@ export function threadedWasmThreads(): number | undefined {
   const current = backendFactories()['wasm'];
   for (const [threads, factory] of factories) if (factory.factory === current?.factory) return threads;
   return undefined;
-}
-
-/** The 'wasm' backend factory registered now. */
-export function wasmBackendFactory(): BackendFactory | undefined {
-  return backendFactories()['wasm'];
-}
-
-/** Registers `factory` for 'wasm' (nothing if undefined), replacing the one there. */
-export function setWasmBackendFactory(factory: BackendFactory | undefined): void {
-  if (backendFactories()['wasm'] !== undefined) tf.removeBackend('wasm');
-  if (factory !== undefined) tf.registerBackend('wasm', factory.factory, factory.priority);
-}
-
-/** Whether the wasm backend has been initialised (its factory can no longer be swapped). */
-export function wasmInitialised(): boolean {
-  return tf.engine().registry['wasm'] !== undefined;
 }

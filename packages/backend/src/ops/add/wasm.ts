@@ -2,7 +2,7 @@
 // (native/elementwise.c `add`). Fallback: the stock wasm kernel (broadcasting, other dtypes, native off).
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { Add, type TensorInfo, util } from '@tensorflow/tfjs-core';
-import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/pool.js';
+import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/platform.js';
 import { runStockKernel, withStockFallback } from '../shared/wasm-heap.js';
 
 function add(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm }): TensorInfo {

@@ -4,7 +4,7 @@
 // native kernels off, goes to the stock wasm kernel unchanged.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { FusedBatchNorm, type FusedBatchNormAttrs, type TensorInfo, util } from '@tensorflow/tfjs-core';
-import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/pool.js';
+import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/platform.js';
 import { runStockKernel, withStockFallback } from '../shared/wasm-heap.js';
 
 /** y = (x − mean)·scale/√(variance + ε) + offset, as x·a + b with a, b per channel. */

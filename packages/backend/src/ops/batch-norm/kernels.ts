@@ -15,7 +15,8 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
-import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../../runtime/pool.js';
+import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/platform.js';
+import type { NativeKernels } from '../../runtime/pool.js';
 
 /** Kernel names; prefixed so that they cannot collide with tfjs's own. */
 export const BatchNormTrainingKernel = 'ResnetBatchNormTraining';

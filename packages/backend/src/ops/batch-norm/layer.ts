@@ -4,11 +4,9 @@
 // computes the same outputs (up to float rounding) and the same moving-average updates (tfjs's own formula).
 // Calls this path does not cover (inference, no γ or β, channels not last, non-float input) go to the
 // original method unchanged.
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
+import { runtime } from '../../runtime/platform.js';
 import { batchNormTraining } from './training.js';
-
-const require = createRequire(import.meta.url);
 
 /** The members of tfjs-layers' BatchNormalization that the training-mode call reads. */
 interface BatchNormalizationLayer {
@@ -29,14 +27,13 @@ export type CallMethod = (
   kwargs: Record<string, unknown>,
 ) => tf.Tensor | tf.Tensor[];
 
-/** The prototype of tfjs-layers' BatchNormalization, or undefined when tfjs-layers is not installed. */
+/**
+ * The prototype of tfjs-layers' BatchNormalization, or undefined when tfjs-layers is not loaded: in Node.js
+ * the runtime loads it if installed; in a browser it is there once the application's bundle imports it.
+ */
 export function batchNormalizationPrototype(): { call: CallMethod } | undefined {
-  try {
-    // Loading tfjs-layers registers its classes; it is the same module instance an ESM import gets.
-    require('@tensorflow/tfjs-layers');
-  } catch {
-    return undefined;
-  }
+  // Loading tfjs-layers registers its classes; it is the same module instance an ESM import gets.
+  runtime().loadLayers();
   // Taken from the serialization registry rather than by constructing a layer, which would use up an
   // automatic layer name.
   const entry = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization'];

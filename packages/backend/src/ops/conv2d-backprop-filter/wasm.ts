@@ -26,7 +26,8 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../../runtime/pool.js';
+import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/platform.js';
+import type { NativeKernels } from '../../runtime/pool.js';
 import { winogradApplies } from '../conv2d/wasm.js';
 
 /** Tiles per block in native/winograd.c's winograd_filter_grad (WG_TILES there). */

@@ -25,7 +25,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { nativeKernelsOfBackend } from '../../runtime/pool.js';
+import { nativeKernelsOfBackend } from '../../runtime/platform.js';
 import { nativeConv2D } from '../conv2d/wasm.js';
 import {
   channelsLastConvInfo,

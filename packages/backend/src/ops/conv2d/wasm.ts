@@ -13,7 +13,8 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { activeConfig } from '../../runtime/config.js';
-import { type NativeKernels, nativeKernelsOfBackend, wasmPointer } from '../../runtime/pool.js';
+import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/platform.js';
+import type { NativeKernels } from '../../runtime/pool.js';
 import { channelsLastConvInfo, runStockKernel, withStockFallback } from '../shared/wasm-heap.js';
 
 /**

@@ -4,7 +4,7 @@
 // Elsewhere (cpu, tensorflow, wasm without the native kernels) the gradient is tfjs's own formula.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/pool.js';
+import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/platform.js';
 
 /** Kernel name; prefixed so that it cannot collide with tfjs's own. */
 export const ReluGradKernel = 'ResnetReluGrad';

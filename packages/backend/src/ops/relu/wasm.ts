@@ -3,7 +3,7 @@
 // kernels off. (A webgpu path would sit beside this file.)
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { Relu, type TensorInfo, util } from '@tensorflow/tfjs-core';
-import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/pool.js';
+import { nativeKernelsOfBackend, wasmPointer } from '../../runtime/platform.js';
 import { runStockKernel, withStockFallback } from '../shared/wasm-heap.js';
 
 function relu(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm }): TensorInfo {
