@@ -1,13 +1,14 @@
 // A pre-activation ResNet built with @resnet/models and trained for a few steps in a browser page by
 // @resnet/trainer (its browser entry: the same loop, optimiser and schedule as in Node.js), on CIFAR-10-format
 // records made in the page and batched by @resnet/data-cifar (its browser entry: augmentation and batches from
-// bytes in memory). `npm install @resnet/models @resnet/trainer @resnet/data-cifar @tensorflow/tfjs` and
-// `npx vite` (or `npx vite build`). @tensorflow/tfjs brings tfjs-core, tfjs-layers, the gradients and the cpu
-// and webgl backends. A real page would `fetch` CIFAR's binary files and hand their bytes to cifarFromBuffers.
+// bytes in memory), on a backend initialised by @resnet/backend (its browser entry: the gradients training
+// needs, and cpu, wasm or webgpu). See ../README.md for the install line; `npx vite` (or `npx vite build`).
+// A real page would `fetch` CIFAR's binary files and hand their bytes to cifarFromBuffers.
+import { type BackendChoice, initBackend } from '@resnet/backend';
 import { cifarFromBuffers, computeNormalization, trainBatches } from '@resnet/data-cifar';
 import { resnet } from '@resnet/models';
 import { constantSchedule, train } from '@resnet/trainer';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** What the page reports, on `window.resnetExample` (CI reads it) and in the page. */
 interface ExampleResult {
@@ -43,10 +44,10 @@ function records(count: number): Uint8Array {
 }
 
 async function run(): Promise<ExampleResult> {
-  // cpu runs everywhere (headless CI too); 'webgl' is faster where the page has a GPU.
-  const backend = new URLSearchParams(location.search).get('backend') ?? 'cpu';
-  await tf.setBackend(backend);
-  await tf.ready();
+  // cpu runs everywhere (headless CI too); ?backend=wasm is faster (its .wasm files served from ./wasm/, copied
+  // from @tensorflow/tfjs-backend-wasm/dist/), ?backend=webgpu runs on the page's GPU, ?backend=auto picks.
+  const backend = (new URLSearchParams(location.search).get('backend') ?? 'cpu') as BackendChoice;
+  await initBackend({ backend, wasmPaths: new URL('wasm/', location.href).href });
   const tensorsBefore = tf.memory().numTensors;
 
   const data = cifarFromBuffers({ dataset: 'cifar10', train: records(64), test: records(10) });

@@ -1,6 +1,7 @@
 // Serves the bundled browser example on 127.0.0.1 and runs it in headless Chromium (the system's, driven by
-// playwright-core): it must train its steps with finite losses and leave no tensor behind. Copied into the
-// check's npm project and run there, where playwright-core is installed. Prints a one-line summary.
+// playwright-core), once on each backend (?backend=cpu, ?backend=wasm: its .wasm files in the bundle's wasm/
+// folder): it must train its steps with finite losses and leave no tensor behind. Copied into the check's npm
+// project and run there, where playwright-core is installed. Prints a one-line summary.
 // Usage: node browser.mjs <bundle folder> <chromium executable>
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -33,8 +34,9 @@ const browser = await chromium.launch({
   headless: true,
   args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
 });
-const pageErrors = [];
-try {
+/** Runs the example on `backend` in a fresh page; returns its summary, or throws saying what went wrong. */
+async function runOn(backend) {
+  const pageErrors = [];
   const page = await browser.newPage();
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   page.on('console', (message) => {
@@ -44,11 +46,13 @@ try {
   await page.route('**/*', (route) =>
     route.request().url().startsWith(url) ? route.continue() : route.abort('blockedbyclient'),
   );
-  await page.goto(url);
+  await page.goto(`${url}?backend=${backend}`);
   await page.waitForFunction(() => window.resnetExample !== undefined, null, { timeout: 300_000 });
   const result = await page.evaluate(() => window.resnetExample);
+  await page.close();
   const problems = [];
   if (result.error) problems.push(`the page failed: ${result.error}`);
+  else if (result.backend !== backend) problems.push(`ran on ${result.backend}, asked for ${backend}`);
   if (result.losses.length !== 3) problems.push(`${result.losses.length} training steps, expected 3`);
   if (!result.losses.every(Number.isFinite))
     problems.push(`a loss is not finite: ${result.losses.join(', ')}`);
@@ -59,16 +63,20 @@ try {
     problems.push(`${result.tensorsAfter - result.tensorsBefore} tensors leaked`);
   }
   if (pageErrors.length > 0) problems.push(`errors in the page: ${pageErrors.join(' | ')}`);
-  if (problems.length > 0) {
-    console.error(`browser example: ${problems.join('; ')} (${JSON.stringify(result)})`);
-    process.exitCode = 1;
-  } else {
-    const version = browser.version();
-    console.log(
-      `Chromium ${version}, ${result.backend}: ${result.losses.length} steps, losses ` +
-        `${result.losses.map((l) => l.toFixed(3)).join(' → ')}, ${result.tensorsAfter - result.tensorsBefore} tensors leaked`,
-    );
-  }
+  if (problems.length > 0) throw new Error(`${backend}: ${problems.join('; ')} (${JSON.stringify(result)})`);
+  return (
+    `${result.backend}: ${result.losses.length} steps, losses ` +
+    `${result.losses.map((l) => l.toFixed(3)).join(' → ')}, ${result.tensorsAfter - result.tensorsBefore} tensors leaked`
+  );
+}
+
+try {
+  const lines = [];
+  for (const backend of ['cpu', 'wasm']) lines.push(await runOn(backend));
+  console.log(`Chromium ${browser.version()}, ${lines.join('; ')}`);
+} catch (error) {
+  console.error(`browser example: ${error.message}`);
+  process.exitCode = 1;
 } finally {
   await browser.close();
   server.close();

@@ -1,5 +1,5 @@
 // Checks what each packed tarball would publish: a LICENSE file, a README, the built entry points its
-// manifest names, no workspace: ranges left, and no dependency on a private workspace package.
+// manifest names (main, types and every file of `exports`, under each condition: the browser entries too), no workspace: ranges left, and no dependency on a private workspace package.
 // Usage: node check-tarballs.mjs <tarball folder>
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -25,7 +25,10 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.tgz'))) {
   };
   if (!entries.has('LICENSE')) report('no LICENSE file, though the manifest says ' + manifest.license);
   if (!entries.has('README.md')) report('no README.md');
-  for (const path of [manifest.main, manifest.types]) {
+  /** Every file path in an `exports` value, under every condition. */
+  const exportedFiles = (value) =>
+    typeof value === 'string' ? [value] : Object.values(value ?? {}).flatMap((inner) => exportedFiles(inner));
+  for (const path of [manifest.main, manifest.types, ...exportedFiles(manifest.exports)]) {
     if (path && !entries.has(path.replace(/^\.\//, '')))
       report(`the manifest names ${path}, which is not in the tarball`);
   }

@@ -3,7 +3,8 @@
 # the tarballs into a fresh npm project outside the workspace (no workspace links, no hoisting from the
 # monorepo), type-checks the examples with skipLibCheck off, trains the Node example for a few steps on
 # generated CIFAR-10, saves, loads in a second process and predicts the same, and bundles the browser example
-# with Vite and runs it in headless Chromium. Prints one result line; exits non-zero on any failure.
+# with Vite and runs it in headless Chromium, on the cpu and the wasm backends. Prints one result line; exits
+# non-zero on any failure.
 #
 #   scripts/check-packed/run.sh            # needs Node 20, pnpm, npm's registry and /usr/bin/chromium
 #   KEEP=1 scripts/check-packed/run.sh     # keep the scratch project (its path is printed)
@@ -86,7 +87,10 @@ same_line=$(grep -m1 -o 'max |Δ| [^)]*' "$work/load.log" 2>/dev/null || echo 'm
 
 step "bundling the browser example with Vite"
 if (cd "$app" && npx vite build browser --base ./ --outDir "$work/browser-dist" --emptyOutDir --logLevel warn >"$work/vite.log" 2>&1); then
-  step "running it in headless Chromium"
+  # tfjs-backend-wasm's binaries, where the page's wasmPaths points (./wasm/), as the example's README says.
+  mkdir -p "$work/browser-dist/wasm"
+  cp "$app"/node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$work/browser-dist/wasm/"
+  step "running it in headless Chromium (cpu, then wasm)"
   browser_line=$(cd "$app" && node browser.mjs "$work/browser-dist" "$chromium") || fail "browser example"
 else
   tail -20 "$work/vite.log" >&2; fail "vite build"
