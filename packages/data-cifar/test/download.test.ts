@@ -15,7 +15,7 @@ import {
   resolveCacheDir,
   writeSyntheticCifar,
 } from '../src/index.js';
-import { type LoopbackServer, startServer, tempDir } from './helpers.js';
+import { fileHasBytes, type LoopbackServer, startServer, tempDir } from './helpers.js';
 
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 const fast = { progress: false, retryDelayMs: 5, allowUnofficial: true } as const;
@@ -182,8 +182,9 @@ describe('download', () => {
 
   it('resumes with a Range request after the connection drops mid-body', async () => {
     const cutAt = Math.floor(archive10.length / 3);
-    server.set('/drop.tar.gz', { kind: 'drop', body: archive10, cutAt, times: 1 });
     const cacheDir = await freshCache();
+    const until = () => fileHasBytes(join(cacheDir, 'cifar-10-binary.tar.gz.part'));
+    server.set('/drop.tar.gz', { kind: 'drop', body: archive10, cutAt, times: 1, until });
     const before = server.requests.length;
     const url = server.url('/drop.tar.gz');
     const data = await loadCifar({
@@ -206,8 +207,9 @@ describe('download', () => {
 
   it('keeps an interrupted download as .part only, and a later run resumes it', async () => {
     const cutAt = Math.floor(archive10.length / 2);
-    server.set('/later.tar.gz', { kind: 'drop', body: archive10, cutAt, times: 1 });
     const cacheDir = await freshCache();
+    const until = () => fileHasBytes(join(cacheDir, 'cifar-10-binary.tar.gz.part'));
+    server.set('/later.tar.gz', { kind: 'drop', body: archive10, cutAt, times: 1, until });
     const url = server.url('/later.tar.gz');
     const options = { dataset: 'cifar10', cacheDir, url, md5: md5(archive10), ...fast } as const;
     await expect(loadCifar({ ...options, retries: 0 })).rejects.toThrow(/connection/);

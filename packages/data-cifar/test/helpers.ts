@@ -1,10 +1,23 @@
 // Test helpers: temporary folders and a real HTTP server on loopback that serves files the way a web server
 // does (Content-Length, ETag, Range requests) or misbehaves on purpose.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** Resolves once the file at `path` holds at least one byte (polled; gives up after `timeoutMs`). */
+export async function fileHasBytes(path: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `data-cifar-${prefix}-`));
@@ -17,8 +30,12 @@ export type Behaviour =
   | { kind: 'file'; body: Buffer; ignoreRange?: boolean }
   /** A status code and a short text body. */
   | { kind: 'status'; status: number }
-  /** Announces the whole length, sends `cutAt` bytes and drops the connection, `times` times; then serves the file. */
-  | { kind: 'drop'; body: Buffer; cutAt: number; times: number }
+  /**
+   * Announces the whole length, sends `cutAt` bytes and drops the connection, `times` times; then serves the
+   * file. The drop waits for `until` where given (e.g. until the client has written some bytes to disk: a
+   * client that has not read them when the connection breaks loses them, so a test of resuming needs that).
+   */
+  | { kind: 'drop'; body: Buffer; cutAt: number; times: number; until?: () => Promise<void> }
   /** Like 'drop', but keeps the connection open and silent instead of closing it. */
   | { kind: 'stall'; body: Buffer; cutAt: number; times: number };
 
@@ -60,9 +77,12 @@ export async function startServer(): Promise<LoopbackServer> {
     if (route.kind === 'drop' && route.times > 0) {
       route.times--;
       res.writeHead(200, { 'content-length': route.body.length, etag });
+      const { until } = route;
       res.write(route.body.subarray(0, route.cutAt), () => {
-        // Give the bytes time to leave, then cut the connection mid-body.
-        setTimeout(() => res.socket?.destroy(), 20);
+        // Give the bytes time to leave (or the client time to take them), then cut the connection mid-body.
+        const cut = () => res.socket?.destroy();
+        if (until) until().then(cut, cut);
+        else setTimeout(cut, 20);
       });
       return;
     }
