@@ -13,9 +13,9 @@ const BATCH = 128;
 const SIZE = 16;
 const CLASSES = 10;
 const ITERATIONS = 30;
-// One thread by default: on two, same-seed runs under load have been seen to split in the last bits, a race
-// not yet found (issue 12, item 3; packages/backend README, "Known, not yet explained"), which would fail CI
-// now and then. RESNET_DETERMINISM_THREADS=2 runs this file on two threads, as that issue needs.
+// One thread by default: on two, same-seed runs under load used to split in the last bits (issue 12, item 3:
+// a late wake-up made a pool worker run a job twice, fixed in src/runtime/pool.ts; packages/backend README).
+// RESNET_DETERMINISM_THREADS=2 runs this file on two threads, as that issue needs.
 const THREADS = Number(process.env['RESNET_DETERMINISM_THREADS'] ?? 1);
 
 function bnRelu(x: tfl.SymbolicTensor): tfl.SymbolicTensor {

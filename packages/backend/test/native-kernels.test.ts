@@ -860,3 +860,43 @@ describe('scratch pointers', () => {
     expect(align16(2 ** 32 - 32)).toBe(2 ** 32 - 32);
   });
 });
+
+// ---------------------------------------------------------------------------------------------------
+// The worker pool's protocol
+
+describe('the worker pool', () => {
+  // Issue 12, item 3: the main thread publishes a job (GENERATION + 1) and then notifies the workers. A
+  // worker that is awake already (it had just finished the job before) sees the new generation, runs the job
+  // and waits again before the main thread, descheduled under load, gets to its notify; that notify then woke
+  // the worker, which took the wake-up for a new job and ran the same one again: a second DONE, counted for
+  // the main thread's next job, which returned before the worker had run it (and sum_buffers added twice).
+  it('runs each job once: a wake-up with no new job (the late notify of one already run) runs nothing', () => {
+    const native = pool(2);
+    // The control words of src/runtime/pool.ts: GENERATION is word 0, DONE word 4.
+    const words = (native as unknown as { words: Int32Array }).words;
+    const size = 64;
+    const buffer = randomValues([size]);
+    const start = randomValues([size]);
+    onWasm(() => {
+      const out = tf.tensor1d(start);
+      const scratch = native.scratch(buffer.byteLength);
+      native.f32(scratch, size).set(buffer);
+      // out += buffer: not idempotent, so a second run of either share shows.
+      native.run('sum_buffers', [wasmPointer(backend, out), scratch, size, 1]);
+      const once = (out.dataSync() as Float32Array).slice();
+      const done = Atomics.load(words, 4);
+      expect(done).toBe(1);
+      for (let i = 0; i < 3; i++) {
+        Atomics.notify(words, 0);
+        // Time for a worker to run a job it wrongly took the wake-up for (it never is one).
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      }
+      expect(Atomics.load(words, 4)).toBe(done);
+      expect(out.dataSync()).toEqual(once);
+      // And the pool still runs jobs.
+      native.run('sum_buffers', [wasmPointer(backend, out), scratch, size, 1]);
+      const twice = out.dataSync() as Float32Array;
+      for (let i = 0; i < size; i++) expect(twice[i]).toBe(Math.fround(once[i]! + buffer[i]!));
+    });
+  });
+});

@@ -99,8 +99,14 @@ try {
 }
 let seen = 0;
 for (;;) {
-  Atomics.wait(words, ${GENERATION}, seen);
-  seen = Atomics.load(words, ${GENERATION});
+  // A wake-up is not a job: only a generation after the one last run is. The main thread bumps GENERATION and
+  // then notifies; a worker already awake can see the new generation, run the job and wait again before that
+  // notify comes (the main thread descheduled in between, under load). Taking that late notify for a job ran
+  // the same job twice, and its second DONE counted for the main thread's next job, which then returned before
+  // this worker had run its share of it (issue 12, item 3).
+  let generation;
+  while ((generation = Atomics.load(words, ${GENERATION})) === seen) Atomics.wait(words, ${GENERATION}, seen);
+  seen = generation;
   const kernel = Atomics.load(words, ${KERNEL});
   if (kernel === ${STOP}) break;
   try {
