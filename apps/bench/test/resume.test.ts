@@ -12,17 +12,7 @@ const root = mkdtempSync(join(tmpdir(), 'bench-resume-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const rows = ['original-110', 'full-preact-110'];
-// One wasm thread: on two, same-seed runs have been seen to split under load (a fresh-clone CI run failed this
-// test that way), the race of issue 12 item 3 that packages/backend's determinism test reproduces.
-const common = {
-  table: 2,
-  rows,
-  scale: 'smoke' as const,
-  backend,
-  ...(backend === 'wasm' ? { threads: 1 } : {}),
-  progress: 'none' as const,
-  log: () => {},
-};
+const common = { table: 2, rows, scale: 'smoke' as const, backend, progress: 'none' as const, log: () => {} };
 const result = (out: string, row: string) =>
   JSON.parse(readFileSync(join(runDir(out, 2, row, 1), RESULT_FILE), 'utf8')) as RunResult;
 

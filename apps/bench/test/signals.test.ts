@@ -30,10 +30,6 @@ const runArgs = (out: string) => [
   String(ITERATIONS),
   '--backend',
   backend,
-  // One wasm thread: on two, same-seed runs under load have been seen to split in the last bits (issue 12,
-  // item 3, not yet explained; packages/backend/test/determinism.test.ts is its test), and this file tests
-  // signals and resume, not that.
-  ...(backend === 'wasm' ? ['--threads', '1'] : []),
   '--out',
   out,
 ];

@@ -13,10 +13,10 @@ const BATCH = 128;
 const SIZE = 16;
 const CLASSES = 10;
 const ITERATIONS = 30;
-// One thread by default: on two, same-seed runs under load used to split in the last bits (issue 12, item 3:
-// a late wake-up made a pool worker run a job twice, fixed in src/runtime/pool.ts; packages/backend README).
-// RESNET_DETERMINISM_THREADS=2 runs this file on two threads, as that issue needs.
-const THREADS = Number(process.env['RESNET_DETERMINISM_THREADS'] ?? 1);
+// Two threads by default, where a race can show: same-seed runs under load used to split there (issue 12, item
+// 3: a late wake-up made a pool worker run a job twice, fixed in src/runtime/pool.ts; packages/backend README).
+// RESNET_DETERMINISM_THREADS=N runs this file on N threads.
+const THREADS = Number(process.env['RESNET_DETERMINISM_THREADS'] ?? 2);
 
 function bnRelu(x: tfl.SymbolicTensor): tfl.SymbolicTensor {
   const bn = tfl.layers.batchNormalization({ momentum: 0.9 }).apply(x);
