@@ -12,23 +12,8 @@ import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import { browserHost } from './browser/host.js';
 import { createInitBackend } from './init.js';
 
-export type {
-  BackendChoice,
-  BackendName,
-  BackendSpec,
-  BackendStatus,
-} from './backends.js';
 export { browserBackendSpecs as backendSpecs, listBackends, resolveAutoBackend } from './browser/backends.js';
-export type { FastKernelsInfo, FastKernelsOptions } from './fast-kernels.js';
-export type { BackendInfo, InitBackendOptions, WasmPaths } from './init.js';
-export { type BatchMoments, batchNormTraining } from './ops/batch-norm/training.js';
-export { describeOverrides, type OverrideRow } from './overrides/apply.js';
-export {
-  disposeWebgpu,
-  probeWebgpu,
-  type WebgpuAdapter,
-  type WebgpuProbe,
-} from './webgpu/index.js';
+export * from './portable.js';
 
 /**
  * Initialises TensorFlow.js on the requested backend and says what was chosen. 'auto' takes, in order: webgpu

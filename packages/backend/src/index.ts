@@ -12,24 +12,9 @@ import { nodeHost } from './node/host.js';
 // Node entry: model.save('file://…') and tf.loadLayersModel('file://…') without tfjs-node.
 registerFileHandlers();
 
-export {
-  type BackendChoice,
-  type BackendName,
-  type BackendSpec,
-  type BackendStatus,
-  backendSpecs,
-} from './backends.js';
-export type { FastKernelsInfo, FastKernelsOptions } from './fast-kernels.js';
-export type { BackendInfo, InitBackendOptions, WasmPaths } from './init.js';
+export { backendSpecs } from './backends.js';
 export { listBackends, resolveAutoBackend } from './node/backends.js';
-export { type BatchMoments, batchNormTraining } from './ops/batch-norm/training.js';
-export { describeOverrides, type OverrideRow } from './overrides/apply.js';
-export {
-  disposeWebgpu,
-  probeWebgpu,
-  type WebgpuAdapter,
-  type WebgpuProbe,
-} from './webgpu/index.js';
+export * from './portable.js';
 
 /**
  * Initialises TensorFlow.js on the requested backend and says what was chosen. 'auto' takes, in order:

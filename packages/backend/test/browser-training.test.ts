@@ -13,25 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PageResult } from './browser/training-page.js';
 
 const chromiumPath = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
 const haveChromium = existsSync(chromiumPath);
-
-interface BackendRun {
-  requested: string;
-  name: string;
-  threads?: number;
-  losses: number[];
-  tensorsAfterStep: number[];
-  tensorsBefore: number;
-  tensorsAfter: number;
-  installed: string[];
-}
-interface PageResult {
-  error?: string;
-  statuses: Array<{ name: string; usable: boolean; detail: string }>;
-  runs: BackendRun[];
-}
 
 const wasmDist = join(
   dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')),

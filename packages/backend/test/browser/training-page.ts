@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { type BackendChoice, describeOverrides, initBackend, listBackends } from '../../src/browser.js';
 
-interface BackendRun {
+/** What the page reports for one backend (test/browser-training.test.ts reads it). */
+export interface BackendRun {
   requested: string;
   name: string;
   threads?: number;
@@ -16,6 +17,13 @@ interface BackendRun {
   tensorsAfter: number;
   /** Override rows installed for this backend, by target. */
   installed: string[];
+}
+
+/** What the page puts on `globalThis.resnetBrowserTest`. */
+export interface PageResult {
+  error?: string;
+  statuses: Array<{ name: string; usable: boolean; detail: string }>;
+  runs: BackendRun[];
 }
 
 function model(): tfl.Sequential {
@@ -78,7 +86,7 @@ async function train(requested: BackendChoice): Promise<BackendRun> {
   };
 }
 
-async function main(): Promise<unknown> {
+async function main(): Promise<PageResult> {
   // No DOM types in this package: the page's location is read as the browser has it.
   const { search } = (globalThis as unknown as { location: { search: string } }).location;
   const backends = (new URLSearchParams(search).get('backends') ?? 'cpu').split(',');
