@@ -19,7 +19,8 @@ import {
 } from './overrides/apply.js';
 import { type Override, type OverrideKind, overrides } from './overrides/table.js';
 import { activeConfig, type BackendConfig, defaultWasmThreads } from './runtime/config.js';
-import { NativeKernels, nativeKernelNames, nativeKernelsOfBackend } from './runtime/pool.js';
+import { nativeKernelsOfBackend } from './runtime/platform.js';
+import { NativeKernels, nativeKernelNames } from './runtime/pool.js';
 
 export { BatchNormTrainingGradKernel, BatchNormTrainingKernel } from './ops/batch-norm/kernels.js';
 export { fusedBatchNormGradConfig } from './ops/batch-norm/training.js';

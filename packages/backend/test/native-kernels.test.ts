@@ -21,7 +21,7 @@ import {
   nativeKernelNames,
   nativeKernelsOfBackend,
 } from '../src/internals.js';
-import { align16, type EmscriptenHeap, wasmPointer } from '../src/runtime/pool.js';
+import { align16, type EmscriptenHeap, wasmPointer } from '../src/runtime/platform.js';
 import { randomValues, relativeError, valuesOn } from './helpers.js';
 
 const TOLERANCE = 1e-5;

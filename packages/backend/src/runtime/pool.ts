@@ -14,8 +14,6 @@ import { Worker } from 'node:worker_threads';
 import { activeConfig } from './config.js';
 import { align16, type EmscriptenHeap } from './platform.js';
 
-export { align16, type EmscriptenHeap, nativeKernelsOfBackend, wasmPointer } from './platform.js';
-
 /** The WebAssembly API of Node (the project's TypeScript lib has no DOM types). */
 interface WasmMemory {
   readonly buffer: ArrayBufferLike;
