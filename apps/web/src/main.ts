@@ -143,17 +143,20 @@ $('load-data').addEventListener('click', () => {
 
 function showData(summary: DataSummary, strip: Strip): void {
   const n = (x: number) => x.toLocaleString('en-US');
-  const check = summary.synthetic
-    ? 'generated images (not CIFAR-10: the errors say nothing about the paper)'
-    : summary.official
-      ? `every file official (MD5${summary.archive ? `; archive ${summary.archive.md5}` : ''})`
+  const images = `${n(summary.train)} training and ${n(summary.test)} test images`;
+  const took = `read in ${summary.seconds.toFixed(1)} s`;
+  if (summary.synthetic) {
+    $('data-summary').textContent =
+      `${images} ${summary.source}: not CIFAR-10, so their errors say nothing about the paper; ${took}`;
+  } else {
+    const check = summary.official
+      ? `every file official${summary.archive ? ` (archive MD5 ${summary.archive.md5})` : ' (MD5)'}`
       : `NOT the official files: ${summary.files
           .filter((f) => f.origin !== 'official' && f.origin !== 'official-archive')
           .map((f) => `${f.name} (${f.origin})`)
           .join(', ')}`;
-  $('data-summary').textContent =
-    `${n(summary.train)} training and ${n(summary.test)} test images from ${summary.source}; ${check}; ` +
-    `read in ${summary.seconds.toFixed(1)} s`;
+    $('data-summary').textContent = `${images} from ${summary.source}; ${check}; ${took}`;
+  }
   drawStrip(strip);
   ($('start') as HTMLButtonElement).disabled = false;
 }
@@ -269,6 +272,11 @@ function showProgress(): void {
 
 let strip: Strip | undefined;
 
+/** A class's name as shown (underscores as spaces, so that long generated names wrap). */
+function className(names: readonly string[], label: number): string {
+  return (names[label] ?? String(label)).replace(/_/g, ' ');
+}
+
 /** One CIFAR image (CHW bytes) on a canvas. */
 function imageCanvas(images: Uint8Array, index: number): HTMLCanvasElement {
   const canvas = document.createElement('canvas');
@@ -302,7 +310,7 @@ function drawStrip(next?: Strip): void {
     cell.append(imageCanvas(images, i));
     const name = document.createElement('div');
     name.className = 'truth';
-    name.textContent = classNames[label] ?? String(label);
+    name.textContent = className(classNames, label);
     cell.append(name);
   });
   const body = table.createTBody();
@@ -322,7 +330,7 @@ function drawStrip(next?: Strip): void {
       for (const guess of top3?.[i] ?? []) {
         const line = document.createElement('div');
         line.className = guess.label === label ? 'guess right' : 'guess';
-        line.textContent = `${classNames[guess.label] ?? guess.label} ${(guess.probability * 100).toFixed(0)}%`;
+        line.textContent = `${className(classNames, guess.label)} ${(guess.probability * 100).toFixed(0)}%`;
         cell.append(line);
       }
     });
@@ -437,7 +445,7 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       return;
     case 'record':
       if (message.record.type === 'log') {
-        (state.records[message.row] ??= []).push(message.record);
+        state.records[message.row] = [...(state.records[message.row] ?? []), message.record];
         scheduleCharts();
       }
       return;

@@ -20,7 +20,6 @@ import {
 } from '@resnet/data-cifar';
 import { countParameters, getPreset, resnet } from '@resnet/models';
 import { type BatchSource, type MetricsRecord, train } from '@resnet/trainer';
-import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { jsonArtifact, jsonLinesArtifact, modelArtifacts } from './artifacts.js';
@@ -75,10 +74,10 @@ let run: Run | undefined;
  * on a 2-core machine); its wasm reads that number once, as it starts, so the worker reports twice the count
  * asked for until then. @resnet/backend's browser entry has no thread option.
  */
-function useThreads(threads: number | undefined): void {
+async function useThreads(threads: number | undefined): Promise<void> {
   const count = threads ?? Math.min(8, scope.navigator.hardwareConcurrency || 1);
   Object.defineProperty(scope.navigator, 'hardwareConcurrency', { value: 2 * count, configurable: true });
-  setThreadsCount(count);
+  (await import('@tensorflow/tfjs-backend-wasm')).setThreadsCount(count);
 }
 
 /** Holds the training loops' next batch while paused. */
@@ -503,7 +502,9 @@ async function loadModel(files: File[]): Promise<void> {
 async function handle(message: PageMessage): Promise<void> {
   switch (message.type) {
     case 'init': {
-      if (scope.crossOriginIsolated) useThreads(message.threads);
+      if (scope.crossOriginIsolated && message.backend !== 'cpu' && message.backend !== 'webgpu') {
+        await useThreads(message.threads);
+      }
       backend = await initBackend({
         backend: message.backend as BackendChoice,
         wasmPaths: message.wasmPaths,
