@@ -17,6 +17,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageState } from '../src/main.js';
+import type { Top3 } from '../src/protocol.js';
 import { buildAndServe, chromiumPath, launchChromium, type Served } from './serve.js';
 
 const haveChromium = existsSync(chromiumPath);
@@ -95,6 +96,16 @@ async function train(
     null,
     { timeout: 600_000 },
   );
+}
+
+/** The same three classes for every image, in the same order, with the same probabilities (to 1e-4). */
+function expectSameTop3(actual: readonly Top3[], expected: readonly Top3[]): void {
+  expect(actual.map((top) => top.map((t) => t.label))).toEqual(
+    expected.map((top) => top.map((t) => t.label)),
+  );
+  for (const [i, top] of actual.entries()) {
+    for (const [k, t] of top.entries()) expect(t.probability).toBeCloseTo(expected[i]![k]!.probability, 4);
+  }
 }
 
 /** Mean of the first and of the second half of a row's logged training losses. */
@@ -202,14 +213,13 @@ describe.skipIf(!haveChromium)(`the page in headless Chromium (${chromiumPath})`
       })) {
         const probabilities = (await (model.predict(batch.xs) as tf.Tensor).array()) as number[][];
         tf.dispose([batch.xs, batch.ys]);
-        const page = trained.predictions[row.id]!.top3;
-        probabilities.forEach((p, i) => {
-          const top = p
+        const inNode = probabilities.map((p) =>
+          p
             .map((probability, label) => ({ label, probability }))
-            .sort((a, b) => b.probability - a.probability);
-          expect(top.slice(0, 3).map((t) => t.label)).toEqual(page[i]!.map((t) => t.label));
-          top.slice(0, 3).forEach((t, k) => expect(t.probability).toBeCloseTo(page[i]![k]!.probability, 4));
-        });
+            .sort((a, b) => b.probability - a.probability)
+            .slice(0, 3),
+        );
+        expectSameTop3(inNode, trained.predictions[row.id]!.top3);
       }
       model.dispose();
     }
@@ -233,12 +243,7 @@ describe.skipIf(!haveChromium)(`the page in headless Chromium (${chromiumPath})`
     await page.close();
     expect(problems).toEqual([]);
     expect(state.errors).toEqual([]);
-    const loaded = state.loadedModel!.top3;
-    const original = trained.predictions[row]!.top3;
-    loaded.forEach((top, i) => {
-      expect(top.map((t) => t.label)).toEqual(original[i]!.map((t) => t.label));
-      top.forEach((t, k) => expect(t.probability).toBeCloseTo(original[i]![k]!.probability, 4));
-    });
+    expectSameTop3(state.loadedModel!.top3, trained.predictions[row]!.top3);
   });
 
   it('pauses, resumes and stops a run, which ends interrupted with its files offered', async () => {
