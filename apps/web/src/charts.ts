@@ -1,6 +1,5 @@
 // The page's charts, drawn by the bench's own plotting code (Vega-Lite to SVG): each row's training loss and
-// test error against the iteration (the reports' curves, the paper's Figs. 1 and 6), and the gradient figure
-// of eqs. 5 and 8 at initialisation.
+// test error against the iteration (the reports' curves, the paper's Figs. 1 and 6).
 import type { LogRecord } from '@resnet/trainer';
 import { type LinePoint, lineChartSvg } from '../../bench/src/plots.js';
 

@@ -69,7 +69,7 @@ const send = (message: PageMessage) => worker.postMessage(message);
 
 const query = new URLSearchParams(location.search);
 const requested = (query.get('backend') ?? 'auto') as BackendChoice;
-// ?threads=N: XNNPACK's threads on wasm (default: every core the browser reports, at most 8).
+// ?threads=N: XNNPACK's threads on wasm (default: tfjs's own count, half the cores the browser reports).
 const threads = Number(query.get('threads')) || undefined;
 send({
   type: 'init',

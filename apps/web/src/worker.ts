@@ -68,14 +68,14 @@ let data: LoadedData | undefined;
 let run: Run | undefined;
 
 /**
- * XNNPACK's threads in tfjs's threaded wasm build (which tfjs loads where the page is cross-origin isolated):
- * `threads`, or every logical core the browser reports (at most 8, as @resnet/backend's Node.js pool). tfjs
- * caps the count at half of navigator.hardwareConcurrency, assuming two hardware threads per core (one thread
- * on a 2-core machine); its wasm reads that number once, as it starts, so the worker reports twice the count
- * asked for until then. @resnet/backend's browser entry has no thread option.
+ * `?threads=N`: XNNPACK's threads in tfjs's threaded wasm build (which tfjs loads where the page is
+ * cross-origin isolated). tfjs gives it half of navigator.hardwareConcurrency (at most 4), assuming two hardware
+ * threads per core, and caps any count asked for there too; its wasm reads that number once, as it starts, so
+ * the worker reports twice the count asked for until then. Left out, tfjs's own count stands: on the 2-core
+ * development machine one thread trained faster than two (README, "Speed"). @resnet/backend's browser entry
+ * has no thread option.
  */
-async function useThreads(threads: number | undefined): Promise<void> {
-  const count = threads ?? Math.min(8, scope.navigator.hardwareConcurrency || 1);
+async function useThreads(count: number): Promise<void> {
   Object.defineProperty(scope.navigator, 'hardwareConcurrency', { value: 2 * count, configurable: true });
   (await import('@tensorflow/tfjs-backend-wasm')).setThreadsCount(count);
 }
@@ -502,9 +502,7 @@ async function loadModel(files: File[]): Promise<void> {
 async function handle(message: PageMessage): Promise<void> {
   switch (message.type) {
     case 'init': {
-      if (scope.crossOriginIsolated && message.backend !== 'cpu' && message.backend !== 'webgpu') {
-        await useThreads(message.threads);
-      }
+      if (message.threads !== undefined && scope.crossOriginIsolated) await useThreads(message.threads);
       backend = await initBackend({
         backend: message.backend as BackendChoice,
         wasmPaths: message.wasmPaths,

@@ -68,7 +68,9 @@ export async function readCifarArchive(
   let entries: Awaited<ReturnType<typeof unpackTar>>;
   try {
     // Node's and the DOM's declarations of DecompressionStream differ in their chunk types; both give bytes.
-    const tarStream = forTar.pipeThrough(new DecompressionStream('gzip')) as ReadableStream<Uint8Array>;
+    const tarStream = forTar.pipeThrough(
+      new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>,
+    );
     entries = await unpackTar(tarStream, {
       strict: true,
       filter: (header) =>
