@@ -18,8 +18,8 @@ import {
   syntheticCifarFiles,
   trainBatches,
 } from '@resnet/data-cifar';
-import { countParameters, getPreset, resnet } from '@resnet/models';
-import { type BatchSource, type MetricsRecord, train } from '@resnet/trainer';
+import { countParameters, getPreset, type ResNetConfig, resnet } from '@resnet/models';
+import { type BatchSource, type MetricsRecord, readCheckpoint, restoreWeights, train } from '@resnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { jsonArtifact, jsonLinesArtifact, modelArtifacts } from './artifacts.js';
@@ -463,36 +463,61 @@ function runConfig(
   };
 }
 
-/** A model.json with its weights file(s), as tfjs saves them, chosen by the user. */
+/** What loadModel reads of a config.json: the page's (with the statistics it normalised by) or the bench's. */
+interface SavedConfig {
+  label?: string;
+  preset?: string;
+  model?: ResNetConfig;
+  normalizationStats?: Normalization;
+}
+
+/**
+ * A trained model chosen by the user: `model.json` with its weights file (what a row here offers, or any
+ * `model.save`), or a bench run folder's `config.json` with its `final.ckpt` (the network rebuilt from the
+ * config's `model`, its weights read from the checkpoint by @resnet/trainer). The strip shows its predictions.
+ */
 async function loadModel(files: File[]): Promise<void> {
   if (!data) throw new Error('choose the data first: the strip of test images comes from it');
-  const json = files.find((file) => file.name.endsWith('.json') && file.name !== 'config.json');
-  if (!json) {
+  const loaded = data;
+  const configFile = files.find((file) => file.name === 'config.json');
+  const config = configFile ? (JSON.parse(await configFile.text()) as SavedConfig) : undefined;
+  const json = files.find((file) => file.name.endsWith('.json') && file !== configFile);
+  const checkpoint = files.find((file) => file.name.endsWith('.ckpt'));
+  let model: tfl.LayersModel;
+  let name: string;
+  if (json) {
+    const weights = files.filter(
+      (file) => file !== json && file !== configFile && !file.name.endsWith('.json'),
+    );
+    model = await tfl.loadLayersModel(tf.io.browserFiles([json, ...weights]));
+    name = json.name;
+  } else if (checkpoint && config?.model) {
+    const ckpt = await readCheckpoint(new Uint8Array(await checkpoint.arrayBuffer()), checkpoint.name);
+    model = resnet({ ...config.model, classes: config.model.classes ?? 10 });
+    try {
+      restoreWeights(model.weights, ckpt);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+    name = `${checkpoint.name} (iteration ${ckpt.iteration})`;
+  } else {
     throw new Error(
-      'choose a model.json together with its weights file (weights.bin): the files a trained row offers',
+      'choose a model.json with its weights.bin (the files a row here offers), or a bench run folder’s ' +
+        'config.json with its final.ckpt',
     );
   }
-  const weights = files.filter((file) => file !== json && !file.name.endsWith('.json'));
-  const config = files.find((file) => file.name === 'config.json');
-  const model = await tfl.loadLayersModel(tf.io.browserFiles([json, ...weights]));
   try {
-    // A model trained here records the normalisation it trained with; otherwise (a model trained in Node.js
-    // by the bench, on the same data) it is the per-channel statistics of the training split loaded here.
-    let normalization = data.normalization;
-    let description = `${model.name}: ${countParameters(model).params.toLocaleString('en-US')} parameters`;
-    if (config) {
-      const recorded = JSON.parse(await config.text()) as {
-        normalizationStats?: Normalization;
-        label?: string;
-      };
-      if (recorded.normalizationStats) normalization = recorded.normalizationStats;
-      if (recorded.label) description = `${recorded.label} (${description})`;
-    }
+    // A model trained here records the normalisation it trained with; otherwise (the bench's) it is the
+    // per-channel statistics of the training split loaded here, which is what the bench uses on the same data.
+    const normalization = config?.normalizationStats ?? loaded.normalization;
+    const parameters = `${countParameters(model).params.toLocaleString('en-US')} parameters`;
+    const what = config?.label ?? config?.preset;
     post({
       type: 'loaded-model',
-      name: json.name,
-      description,
-      top3: await predictStrip(model, { ...data, normalization }),
+      name,
+      description: what ? `${what} (${parameters})` : `${model.name}: ${parameters}`,
+      top3: await predictStrip(model, { ...loaded, normalization }),
     });
   } finally {
     model.dispose();

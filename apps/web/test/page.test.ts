@@ -5,19 +5,27 @@
 // iterations on WebGPU on Chromium's software adapter (SwiftShader). Writes screenshots to test-output/.
 // Skipped only where Chromium is absent (.ci/run installs it).
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '@resnet/backend';
-import { evalBatches, type Normalization } from '@resnet/data-cifar';
-import '@resnet/models';
+import {
+  cifarFromBuffers,
+  computeNormalization,
+  DATASETS,
+  evalBatches,
+  type Normalization,
+  syntheticCifarFiles,
+} from '@resnet/data-cifar';
+import { type ResNetConfig, resnet } from '@resnet/models';
+import { loadCheckpoint, restoreWeights } from '@resnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageState } from '../src/main.js';
-import type { Top3 } from '../src/protocol.js';
+import type { Strip, Top3 } from '../src/protocol.js';
 import { buildAndServe, chromiumPath, launchChromium, type Served } from './serve.js';
 
 const haveChromium = existsSync(chromiumPath);
@@ -108,6 +116,30 @@ function expectSameTop3(actual: readonly Top3[], expected: readonly Top3[]): voi
   }
 }
 
+/** Each strip image's three most probable classes under `model` in Node.js. */
+async function top3InNode(
+  model: tfl.LayersModel,
+  strip: Strip,
+  normalization: Normalization,
+): Promise<Top3[]> {
+  // The strip's bytes come back from the page as a plain object of indices.
+  const split = {
+    images: Uint8Array.from(Object.values(strip.images)),
+    labels: Uint8Array.from(strip.labels),
+    size: strip.labels.length,
+  };
+  const rows: Top3[] = [];
+  for await (const batch of evalBatches(split, { batchSize: split.size, normalization })) {
+    const probabilities = (await (model.predict(batch.xs) as tf.Tensor).array()) as number[][];
+    tf.dispose([batch.xs, batch.ys]);
+    for (const p of probabilities) {
+      const ranked = p.map((probability, label) => ({ label, probability }));
+      rows.push(ranked.sort((a, b) => b.probability - a.probability).slice(0, 3));
+    }
+  }
+  return rows;
+}
+
 /** Mean of the first and of the second half of a row's logged training losses. */
 function halves(losses: number[]): [number, number] {
   const mid = Math.floor(losses.length / 2);
@@ -192,7 +224,6 @@ describe.skipIf(!haveChromium)(
       for (const row of trained.rows) {
         const dir = join(files, row.id);
         const model = await tfl.loadLayersModel(`file://${join(dir, 'model.json')}`);
-        const { readFile } = await import('node:fs/promises');
         const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as {
           normalizationStats: Normalization;
           preset: string;
@@ -206,26 +237,10 @@ describe.skipIf(!haveChromium)(
           .map((l) => JSON.parse(l));
         expect(metrics[0].type).toBe('start');
         expect(metrics.at(-1)).toMatchObject({ type: 'end', status: 'completed', iteration: 20 });
-        const strip = trained.strip!;
-        const split = {
-          images: Uint8Array.from(Object.values(strip.images)),
-          labels: Uint8Array.from(strip.labels),
-          size: strip.labels.length,
-        };
-        for await (const batch of evalBatches(split, {
-          batchSize: split.size,
-          normalization: config.normalizationStats,
-        })) {
-          const probabilities = (await (model.predict(batch.xs) as tf.Tensor).array()) as number[][];
-          tf.dispose([batch.xs, batch.ys]);
-          const inNode = probabilities.map((p) =>
-            p
-              .map((probability, label) => ({ label, probability }))
-              .sort((a, b) => b.probability - a.probability)
-              .slice(0, 3),
-          );
-          expectSameTop3(inNode, trained.predictions[row.id]!.top3);
-        }
+        expectSameTop3(
+          await top3InNode(model, trained.strip!, config.normalizationStats),
+          trained.predictions[row.id]!.top3,
+        );
         model.dispose();
       }
     });
@@ -249,6 +264,49 @@ describe.skipIf(!haveChromium)(
       expect(problems).toEqual([]);
       expect(state.errors).toEqual([]);
       expectSameTop3(state.loadedModel!.top3, trained.predictions[row]!.top3);
+    });
+
+    it('loads a model the bench trained (config.json and final.ckpt of its run) and shows its predictions', async () => {
+      // A real bench run: Table 2's full pre-activation row at the smoke scale (ResNet-14, 4 iterations, cpu).
+      const { runTable } = await import('../../bench/src/runner.js');
+      const out = join(files, 'bench');
+      await runTable({
+        table: 2,
+        rows: ['full-preact-110'],
+        scale: 'smoke',
+        backend: 'cpu',
+        out,
+        log: () => {},
+        progress: 'none',
+      });
+      const run = join(out, 'table2', 'full-preact-110', 'run1');
+      const { page, problems } = await openPage(browser);
+      await page.fill('#synthetic-train', '200');
+      await page.fill('#synthetic-test', '40');
+      await page.click('#load-data');
+      await page.waitForFunction(() => window.resnetWeb.data !== undefined);
+      await page.setInputFiles('#model-files', [join(run, 'config.json'), join(run, 'final.ckpt')]);
+      await page.waitForFunction(
+        () => window.resnetWeb.loadedModel !== undefined || window.resnetWeb.errors.length > 0,
+      );
+      const state = await pageState(page);
+      await page.close();
+      expect(problems).toEqual([]);
+      expect(state.errors).toEqual([]);
+      expect(state.loadedModel!.name).toBe('final.ckpt (iteration 4)');
+      // The same network and weights in Node.js, on the page's strip normalised by the page's training split.
+      const config = JSON.parse(await readFile(join(run, 'config.json'), 'utf8')) as { model: ResNetConfig };
+      const model = resnet(config.model);
+      restoreWeights(model.weights, await loadCheckpoint(join(run, 'final.ckpt')));
+      const generated = syntheticCifarFiles({ dataset: 'cifar10', trainCount: 200, testCount: 40, seed: 1 });
+      const train = cifarFromBuffers({
+        dataset: 'cifar10',
+        train: DATASETS.cifar10.trainFiles.map((f) => generated.get(f.name)!),
+        test: generated.get('test_batch.bin')!,
+      }).train;
+      const normalization = computeNormalization(train, 'per-channel');
+      expectSameTop3(await top3InNode(model, state.strip!, normalization), state.loadedModel!.top3);
+      model.dispose();
     });
 
     it('pauses, resumes and stops a run, which ends interrupted with its files offered', async () => {
