@@ -5,7 +5,7 @@
 // `pnpm --filter bench start -- perf --models preact-resnet20 --batch 32` run beside it (README, "Speed").
 // Usage: pnpm --filter web speed [query …]   (default: the three below; run under `flock /work/cpu.lock` on a
 // shared machine)
-import { buildAndServe, launchChromium } from '../test/serve.js';
+import { buildAndServe, launchChromium, loadGeneratedImages } from '../test/serve.js';
 
 const served = await buildAndServe();
 const browser = await launchChromium();
@@ -17,10 +17,7 @@ try {
     const page = await browser.newPage();
     await page.goto(`${served.url}${query}`);
     await page.waitForFunction(() => window.resnetWeb?.backend !== undefined);
-    await page.fill('#synthetic-train', '1000');
-    await page.fill('#synthetic-test', '40');
-    await page.click('#load-data');
-    await page.waitForFunction(() => window.resnetWeb.data !== undefined);
+    await loadGeneratedImages(page, 1000, 40);
     await page.selectOption('#depth', '20');
     await page.fill('#batch', '32');
     await page.fill('#iterations', query.includes('cpu') ? '4' : '40');

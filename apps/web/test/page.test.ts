@@ -26,7 +26,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageState } from '../src/main.js';
 import type { Strip, Top3 } from '../src/protocol.js';
-import { buildAndServe, chromiumPath, launchChromium, type Served } from './serve.js';
+import { buildAndServe, chromiumPath, launchChromium, loadGeneratedImages, type Served } from './serve.js';
 
 const haveChromium = existsSync(chromiumPath);
 const output = fileURLToPath(new URL('../test-output/', import.meta.url));
@@ -87,10 +87,7 @@ async function train(
   page: Page,
   settings: { depth: number; batch: number; iterations: number; evaluateEvery: number; testImages: number },
 ): Promise<void> {
-  await page.fill('#synthetic-train', '200');
-  await page.fill('#synthetic-test', '40');
-  await page.click('#load-data');
-  await page.waitForFunction(() => window.resnetWeb.data !== undefined || window.resnetWeb.errors.length > 0);
+  await loadGeneratedImages(page, 200, 40);
   await page.selectOption('#depth', String(settings.depth));
   await page.fill('#batch', String(settings.batch));
   await page.fill('#iterations', String(settings.iterations));
@@ -247,10 +244,7 @@ describe.skipIf(!haveChromium)(
 
     it('loads a downloaded model back into the page and shows its predictions', async () => {
       const { page, problems } = await openPage(browser);
-      await page.fill('#synthetic-train', '200');
-      await page.fill('#synthetic-test', '40');
-      await page.click('#load-data');
-      await page.waitForFunction(() => window.resnetWeb.data !== undefined);
+      await loadGeneratedImages(page, 200, 40);
       const row = trained.rows[1]!.id;
       await page.setInputFiles(
         '#model-files',
@@ -267,24 +261,21 @@ describe.skipIf(!haveChromium)(
     });
 
     it('loads a model the bench trained (config.json and final.ckpt of its run) and shows its predictions', async () => {
-      // A real bench run: Table 2's full pre-activation row at the smoke scale (ResNet-14, 4 iterations, cpu).
+      // A real bench run: Table 2's full pre-activation row at the smoke scale (ResNet-14, 4 iterations, wasm).
       const { runTable } = await import('../../bench/src/runner.js');
       const out = join(files, 'bench');
       await runTable({
         table: 2,
         rows: ['full-preact-110'],
         scale: 'smoke',
-        backend: 'cpu',
+        backend: 'wasm',
         out,
         log: () => {},
         progress: 'none',
       });
       const run = join(out, 'table2', 'full-preact-110', 'run1');
       const { page, problems } = await openPage(browser);
-      await page.fill('#synthetic-train', '200');
-      await page.fill('#synthetic-test', '40');
-      await page.click('#load-data');
-      await page.waitForFunction(() => window.resnetWeb.data !== undefined);
+      await loadGeneratedImages(page, 200, 40);
       await page.setInputFiles('#model-files', [join(run, 'config.json'), join(run, 'final.ckpt')]);
       await page.waitForFunction(
         () => window.resnetWeb.loadedModel !== undefined || window.resnetWeb.errors.length > 0,
@@ -311,10 +302,7 @@ describe.skipIf(!haveChromium)(
 
     it('pauses, resumes and stops a run, which ends interrupted with its files offered', async () => {
       const { page, problems } = await openPage(browser);
-      await page.fill('#synthetic-train', '200');
-      await page.fill('#synthetic-test', '40');
-      await page.click('#load-data');
-      await page.waitForFunction(() => window.resnetWeb.data !== undefined);
+      await loadGeneratedImages(page, 200, 40);
       await page.selectOption('#depth', '8');
       await page.fill('#batch', '8');
       await page.fill('#iterations', '1000');

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { build, type PreviewServer, preview } from 'vite';
 
 export const chromiumPath = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
@@ -51,4 +51,12 @@ export function launchChromium(extraArgs: string[] = [], env?: Record<string, st
     ],
     ...(env ? { env: { ...process.env, ...env } as Record<string, string> } : {}),
   });
+}
+
+/** Loads `train` and `test` generated images in the page (its first panel) and waits until they are read. */
+export async function loadGeneratedImages(page: Page, train: number, test: number): Promise<void> {
+  await page.fill('#synthetic-train', String(train));
+  await page.fill('#synthetic-test', String(test));
+  await page.click('#load-data');
+  await page.waitForFunction(() => window.resnetWeb.data !== undefined || window.resnetWeb.errors.length > 0);
 }
