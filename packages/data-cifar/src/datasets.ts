@@ -112,3 +112,11 @@ export function datasetSpec(name: string): DatasetSpec {
 export function recordBytes(spec: DatasetSpec): number {
   return spec.labelBytes + PIXELS;
 }
+
+/** Files a dataset folder must contain to be read. */
+export function requiredFiles(spec: DatasetSpec): string[] {
+  const names = [...spec.trainFiles, ...spec.testFiles].map((f) => f.name);
+  names.push(spec.nameFiles.fine);
+  if (spec.nameFiles.coarse) names.push(spec.nameFiles.coarse);
+  return names;
+}

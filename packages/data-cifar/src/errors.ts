@@ -2,8 +2,9 @@
 // wrong (`detail`, which names the file) and what to do in terms of this library's API (`hint`). An
 // application with its own interface (a CLI) words its own advice from `code` and `origin` instead of
 // passing option names such as `dataDir` on to its users.
+
+import type { DataFileCheck } from './checks.js';
 import type { CifarName } from './datasets.js';
-import type { DataFileCheck } from './integrity.js';
 
 /**
  * - `not-found`: the folder named by `dataDir`, the environment variable or the cache lacks the dataset;

@@ -5,19 +5,11 @@
 import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import type { DatasetSpec } from './datasets.js';
+import { type DatasetSpec, requiredFiles } from './datasets.js';
 import { describeFiles, writeManifest } from './integrity.js';
 import { removeStaleTemps, tempName } from './temp.js';
 
 const REGULAR_FILE = new Set(['File', 'OldFile', 'ContiguousFile']);
-
-/** Files a dataset folder must contain to be read. */
-export function requiredFiles(spec: DatasetSpec): string[] {
-  const names = [...spec.trainFiles, ...spec.testFiles].map((f) => f.name);
-  names.push(spec.nameFiles.fine);
-  if (spec.nameFiles.coarse) names.push(spec.nameFiles.coarse);
-  return names;
-}
 
 /** Names of the required files missing from `dir`. */
 export async function missingFiles(dir: string, spec: DatasetSpec): Promise<string[]> {

@@ -14,7 +14,6 @@ export {
   md5File,
   type ProgressStream,
 } from './download.js';
-export { isOfficial, MANIFEST_FILE } from './integrity.js';
 export { type CifarData, type LoadCifarOptions, loadCifar } from './load.js';
 export { DATA_DIR_ENV, resolveCacheDir } from './paths.js';
 export { type SyntheticCifarOptions, writeSyntheticCifar } from './synthetic.js';

@@ -5,11 +5,12 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { checkFiles, type DataFileCheck, describeProblems, isOfficial } from './checks.js';
 import { type CifarName, type DatasetSpec, datasetSpec } from './datasets.js';
 import { DownloadError, downloadFile, md5File } from './download.js';
 import { CifarDataError, type DataOrigin } from './errors.js';
 import { extractDataset, missingFiles } from './extract.js';
-import { checkFiles, type DataFileCheck, isOfficial, readManifest } from './integrity.js';
+import { readManifest } from './integrity.js';
 import { resolveCacheDir } from './paths.js';
 import { type CifarSplit, type LabelKind, readClassNames, readSplit } from './read.js';
 import { holdOut } from './split.js';
@@ -197,24 +198,6 @@ async function downloadAndExtract(
   return folder;
 }
 
-/** One sentence per distinct problem, naming the files that have it (with their record counts). */
-function describeProblems(folder: string, files: readonly DataFileCheck[]): string {
-  const byProblem = new Map<string, DataFileCheck[]>();
-  for (const file of files) {
-    if (isOfficial(file.origin)) continue;
-    const problem = file.problem ?? 'is not verified';
-    byProblem.set(problem, [...(byProblem.get(problem) ?? []), file]);
-  }
-  return [...byProblem]
-    .map(([problem, group]) => {
-      const names = group.map(
-        (f) => `${join(folder, f.name)} (${f.records.toLocaleString('en-US')} records)`,
-      );
-      return `${names.join(' and ')} ${problem}.`;
-    })
-    .join(' ');
-}
-
 /** What to do about a bad file, by where its folder came from: never "delete it" of the user's own folder. */
 function repairHint(spec: DatasetSpec, found: Found): string {
   return found.origin === 'cache'
@@ -296,7 +279,7 @@ export async function loadCifar(options: LoadCifarOptions): Promise<CifarData> {
       origin: found.origin,
       folder: source,
       files,
-      detail: describeProblems(source, files),
+      detail: describeProblems(files, (name) => join(source, name)),
       hint: unofficialHint(spec, found, files),
     });
   }

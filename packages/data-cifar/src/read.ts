@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { HashedFile } from './checks.js';
 import { type DataFile, type DatasetSpec, PIXELS, recordBytes } from './datasets.js';
-import type { HashedFile } from './integrity.js';
 import {
   type CifarSplit,
   type LabelKind,

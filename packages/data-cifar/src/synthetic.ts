@@ -1,77 +1,23 @@
-// Generates small datasets in the official CIFAR-10 / CIFAR-100 binary formats (and their .tar.gz archives)
-// for tests and smoke runs. Each class has its own colour and stripe direction plus noise, so a network can
-// learn it and a smoke run's loss goes down. The folder is generated in a temporary folder, its manifest
+// Writes small generated datasets in the official CIFAR-10 / CIFAR-100 binary formats (and their .tar.gz
+// archives) for tests and smoke runs; the bytes come from synthetic-files.ts. The folder is generated in a temporary folder, its manifest
 // (settings and each file's SHA-256) written last, and renamed into place: a generation killed part-way
 // leaves no folder under the final name, and an existing folder counts as done only if its manifest says it
 // was generated with the same settings and its files still match.
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import seedrandom from 'seedrandom';
 import * as tar from 'tar';
-import { type CifarName, datasetSpec, IMAGE_SIZE, PIXELS, recordBytes } from './datasets.js';
-import { describeFiles, type Manifest, readManifest, writeManifest } from './integrity.js';
+import type { Manifest } from './checks.js';
+import { type CifarName, datasetSpec } from './datasets.js';
+import { describeFiles, readManifest, writeManifest } from './integrity.js';
+import { type SyntheticFilesOptions, syntheticCifarFiles, syntheticSettings } from './synthetic-files.js';
 import { removeStaleTemps, tempName } from './temp.js';
 
 /** Options of {@link writeSyntheticCifar}. */
-export interface SyntheticCifarOptions {
-  dataset: CifarName;
+export interface SyntheticCifarOptions extends SyntheticFilesOptions {
   /** Folder in which the dataset folder (`cifar-10-batches-bin/` or `cifar-100-binary/`) is written. */
   dir: string;
-  /** Training images (default 500; CIFAR-10 spreads them over its five batch files). */
-  trainCount?: number;
-  /** Test images (default 100). */
-  testCount?: number;
-  seed?: number;
   /** Also write the `.tar.gz` archive the dataset's home page serves, next to the folder. */
   archive?: boolean;
-}
-
-const PLANE = IMAGE_SIZE * IMAGE_SIZE;
-
-/** Records for `count` images with balanced, shuffled labels drawn from `classes`. */
-function makeRecords(count: number, labelBytes: number, classes: number, rng: () => number): Uint8Array {
-  const record = labelBytes + PIXELS;
-  const out = new Uint8Array(count * record);
-  const labels = Array.from({ length: count }, (_, i) => i % classes);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [labels[i], labels[j]] = [labels[j]!, labels[i]!];
-  }
-  for (let i = 0; i < count; i++) {
-    const label = labels[i]!;
-    const at = i * record;
-    if (labelBytes === 2) {
-      // Five fine classes per coarse class, as in CIFAR-100 (where the grouping is by meaning).
-      out[at] = Math.floor(label / 5);
-      out[at + 1] = label;
-    } else {
-      out[at] = label;
-    }
-    const hue = (2 * Math.PI * label) / classes;
-    const angle = (Math.PI * (label % 4)) / 4;
-    const period = 4 + (label % 5) * 2;
-    const shift = rng() * period;
-    for (let y = 0; y < IMAGE_SIZE; y++) {
-      for (let x = 0; x < IMAGE_SIZE; x++) {
-        const stripe =
-          45 * Math.sin((2 * Math.PI * (x * Math.cos(angle) + y * Math.sin(angle) + shift)) / period);
-        for (let c = 0; c < 3; c++) {
-          const base = 128 + 70 * Math.cos(hue + (2 * Math.PI * c) / 3);
-          const value = base + stripe + (rng() - 0.5) * 50;
-          out[at + labelBytes + c * PLANE + y * IMAGE_SIZE + x] = Math.max(
-            0,
-            Math.min(255, Math.round(value)),
-          );
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** Names of the generated classes (written to the names files). */
-function classNames(prefix: string, n: number): string {
-  return Array.from({ length: n }, (_, i) => `${prefix}_${i}`).join('\n') + '\n';
 }
 
 /** Whether `folder` holds a complete generated dataset with these settings (its manifest says so, and the files match it). */
@@ -101,18 +47,7 @@ export async function writeSyntheticCifar(
   options: SyntheticCifarOptions,
 ): Promise<{ dir: string; archive?: string }> {
   const spec = datasetSpec(options.dataset);
-  const trainCount = options.trainCount ?? 500;
-  const testCount = options.testCount ?? 100;
-  const files = spec.trainFiles.length;
-  if (!Number.isInteger(trainCount) || trainCount < files) {
-    throw new Error(
-      `trainCount must be a whole number of at least ${files} for ${spec.title}; got ${trainCount}`,
-    );
-  }
-  if (!Number.isInteger(testCount) || testCount < 1) {
-    throw new Error(`testCount must be a positive whole number; got ${testCount}`);
-  }
-  const settings = { trainCount, testCount, seed: options.seed ?? 0 };
+  const settings = syntheticSettings(options);
   const folder = join(options.dir, spec.folder);
   if (!(await isComplete(folder, spec.name, settings))) {
     await mkdir(options.dir, { recursive: true });
@@ -157,40 +92,19 @@ async function moveIntoPlace(work: string, target: string, done: () => Promise<b
   }
 }
 
-/** Generates every file of the dataset into `folder`, then its manifest. */
+/** Writes every file of the generated dataset into `folder`, then its manifest. */
 async function generate(
   folder: string,
   dataset: CifarName,
   settings: NonNullable<Manifest['synthetic']>,
 ): Promise<void> {
-  const spec = datasetSpec(dataset);
-  const { trainCount, testCount } = settings;
-  const files = spec.trainFiles.length;
-  const rng = seedrandom.alea(`synthetic:${settings.seed}`);
-  const classes = spec.classes.fine;
-  const record = recordBytes(spec);
-  const train = makeRecords(trainCount, spec.labelBytes, classes, rng);
-  const names: string[] = [];
-  const write = async (name: string, data: Uint8Array | string) => {
-    await writeFile(join(folder, name), data);
-    names.push(name);
-  };
-  let start = 0;
-  for (const [i, file] of spec.trainFiles.entries()) {
-    const count = Math.floor(trainCount / files) + (i < trainCount % files ? 1 : 0);
-    await write(file.name, train.subarray(start * record, (start + count) * record));
-    start += count;
-  }
-  await write(spec.testFiles[0]!.name, makeRecords(testCount, spec.labelBytes, classes, rng));
-  await write(spec.nameFiles.fine, classNames('synthetic_class', classes));
-  if (spec.nameFiles.coarse && spec.classes.coarse) {
-    await write(spec.nameFiles.coarse, classNames('synthetic_superclass', spec.classes.coarse));
-  }
+  const files = syntheticCifarFiles({ dataset, ...settings });
+  for (const [name, bytes] of files) await writeFile(join(folder, name), bytes);
   await writeManifest(folder, {
     version: 1,
     dataset,
     origin: 'synthetic',
     synthetic: settings,
-    files: await describeFiles(folder, names),
+    files: await describeFiles(folder, [...files.keys()]),
   });
 }

@@ -1,5 +1,6 @@
 // The browser entry (src/browser.ts, the `default` export condition) must run without Node: its import
-// graph holds no `node:` module, no Node built-in and no package but tfjs-core and seedrandom; and it turns
+// graph holds no `node:` module, no Node built-in and no package but tfjs-core, seedrandom, modern-tar and
+// @noble/hashes; and it turns
 // CIFAR files already in memory into the same batches as in Node.
 import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -37,9 +38,16 @@ function runtimeGraph(entry: string): { files: Set<string>; packages: Set<string
 }
 
 describe('browser entry', () => {
-  it('imports nothing from node: and no Node built-in, only tfjs-core and seedrandom', () => {
+  it('imports nothing from node: and no Node built-in, only tfjs-core, seedrandom, modern-tar and @noble/hashes', () => {
     const { files, packages } = runtimeGraph(join(src, 'browser.ts'));
-    expect([...packages].sort()).toEqual(['@tensorflow/tfjs-core', 'seedrandom']);
+    expect([...packages].sort()).toEqual([
+      '@noble/hashes/legacy.js',
+      '@noble/hashes/sha2.js',
+      '@noble/hashes/utils.js',
+      '@tensorflow/tfjs-core',
+      'modern-tar',
+      'seedrandom',
+    ]);
     const builtins = new Set(builtinModules);
     for (const p of packages) expect(p.startsWith('node:') || builtins.has(p)).toBe(false);
     // The Node-only files stay out of it.

@@ -1,6 +1,11 @@
 // What both entries of @resnet/trainer export: everything but the Node-only pieces (checkpoint files, and
 // `train`, which each entry builds on its own host: files and signals in Node.js, neither in a browser).
-export type { Checkpoint, CheckpointContents, CheckpointTensor } from './checkpoint.js';
+export {
+  type Checkpoint,
+  type CheckpointContents,
+  type CheckpointTensor,
+  readCheckpoint,
+} from './checkpoint-format.js';
 export type { Batch, BatchSource } from './data.js';
 export {
   type CheckpointReason,
@@ -11,6 +16,7 @@ export {
   parseMetrics,
 } from './metrics.js';
 export type { ProgressMode } from './progress-state.js';
+export { restoreWeights } from './resume.js';
 export { type RngState, TrainerRng } from './rng.js';
 export { RUN_FILES } from './run-files.js';
 export {

@@ -2,7 +2,7 @@
 // resume exact or refuse it with the reason. No file access here (that is node-host.ts), so it runs anywhere.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
-import type { Checkpoint, CheckpointTensor } from './checkpoint.js';
+import type { Checkpoint, CheckpointTensor } from './checkpoint-format.js';
 import type { MomentumSgd } from './sgd.js';
 
 /** A copy of a tensor's values for a checkpoint (read with `await data()`: no backend is blocked on). */
@@ -18,7 +18,10 @@ export async function snapshot(name: string, tensor: tf.Tensor): Promise<Checkpo
   return { name, shape: [...tensor.shape], dtype, data };
 }
 
-/** Writes a checkpoint's weights into the model, after checking names and shapes. */
+/**
+ * Writes a checkpoint's weights into `weights` (a model's `weights`: every one, BN's moving statistics too),
+ * after checking their names and shapes; a model of another shape is refused, naming the first difference.
+ */
 export function restoreWeights(weights: readonly LayerVariable[], ckpt: Checkpoint): void {
   checkTensors('weights', ckpt, weights, ckpt.weights);
   tf.tidy(() => {

@@ -4,7 +4,7 @@
 // logging interval, so no iteration blocks on dataSync and the event loop runs between iterations.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { Checkpoint, CheckpointTensor } from './checkpoint.js';
+import type { Checkpoint, CheckpointTensor } from './checkpoint-format.js';
 import type { Batch, BatchSource } from './data.js';
 import type { RunPaths, StopSignal, TrainerHost } from './host.js';
 import type { CheckpointReason, LogRecord, MetricsRecord } from './metrics.js';

@@ -57,6 +57,25 @@ describe('the checkpoint file', () => {
     expect(await readdir(dir)).toEqual(['a.ckpt']);
   });
 
+  test('reads from bytes anywhere (readCheckpoint of the browser entry), as from the file', async () => {
+    const { readCheckpoint } = await import('../src/browser.js');
+    const dir = await mkdtemp(join(tmpdir(), 'ckpt-'));
+    const path = join(dir, 'a.ckpt');
+    await saveCheckpoint(path, contents(5));
+    // At an odd offset of a larger buffer, as bytes sliced out of something else would be.
+    const file = await readFile(path);
+    const holder = new Uint8Array(file.length + 3);
+    holder.set(file, 3);
+    const fromBytes = await readCheckpoint(holder.subarray(3), 'chosen/a.ckpt');
+    const { path: p, ...rest } = await loadCheckpoint(path);
+    expect(fromBytes.path).toBe('chosen/a.ckpt');
+    expect({ ...fromBytes, path: p }).toEqual({ path: p, ...rest });
+    holder[40]! ^= 0x01;
+    await expect(readCheckpoint(holder.subarray(3), 'chosen/a.ckpt')).rejects.toThrow(
+      /chosen\/a\.ckpt is damaged \(SHA-256 mismatch/,
+    );
+  });
+
   test('a flipped byte, a truncation or a foreign file is refused with a clear message', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ckpt-'));
     const path = join(dir, 'a.ckpt');
