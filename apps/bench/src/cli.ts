@@ -34,6 +34,17 @@ async function describeError(error: unknown, command: string): Promise<string> {
   return (error as Error).message;
 }
 
+/**
+ * Resolves once everything written to `stream` so far has been handed to the system. A pipe takes 64 KiB
+ * and the rest waits in Node's buffer while the reader is slow; `process.exit()` would drop it.
+ */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
+}
+
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const program = createProgram();
   const args = normalizeArgs(argv);
@@ -56,4 +67,6 @@ if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== undefin
   const { disposeWebgpu } = await import('@resnet/backend');
   await disposeWebgpu();
 }
+await drained(process.stdout);
+await drained(process.stderr);
 process.exit(code);
