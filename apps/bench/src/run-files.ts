@@ -53,7 +53,7 @@ export interface RunConfig {
 
 /** What identifies the data of a run: each data file's content, and the size of each split. */
 export interface DataIdentity {
-  /** Every file verified as the official one (official MD5, or the manifest of an official archive). */
+  /** Every file verified as the official one (official MD5, or the same file in the official archive). */
   official: boolean;
   /** Each data file, as @resnet/data-cifar checked it (`origin`: official, official-archive, differs, …). */
   files: Array<{ split: 'train' | 'test'; name: string; records: number; sha256: string; origin: string }>;
