@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { namedWriteError } from './write-error.js';
 
 /** Eight bytes at the start of every checkpoint file. */
 export const CHECKPOINT_MAGIC = 'RESNETCK';
@@ -130,7 +131,7 @@ export async function saveCheckpoint(
   } catch (error) {
     await file.close();
     await rm(tmp, { force: true });
-    throw error;
+    throw namedWriteError(path, error);
   }
   await file.close();
   if (options.keepPrevious && existsSync(path)) await rename(path, options.keepPrevious);

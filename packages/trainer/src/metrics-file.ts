@@ -3,6 +3,7 @@
 // file is opened again, so that the next record starts a line of its own instead of being glued to it.
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { MetricsRecord } from './metrics.js';
+import { namedWriteError } from './write-error.js';
 
 /** Appends records to a JSON Lines file. */
 export class MetricsLog {
@@ -16,7 +17,11 @@ export class MetricsLog {
   write(record: MetricsRecord): void {
     if (this.fd === undefined) throw new Error(`metrics log ${this.path} is closed`);
     // Non-finite numbers have no JSON form; they are written as null (a diverged loss).
-    writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    try {
+      writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    } catch (error) {
+      throw namedWriteError(this.path, error);
+    }
   }
 
   close(): void {

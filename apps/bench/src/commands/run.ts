@@ -1,13 +1,13 @@
-// `run --table N`: trains the rows of a table at a scale and writes the table's report.
+// `run --table N`: trains the rows of a table at a scale (or one share of them: --task K --tasks N) and writes
+// the table's report.
 import type { BackendChoice } from '@resnet/backend';
 import { type Command, Option } from 'commander';
-import type { DataChoice } from '../runner.js';
+import type { DataChoice } from '../jobs/plan.js';
 import type { ScaleName } from '../scales.js';
 import {
   ALLOW_UNOFFICIAL_HELP,
   backendChoices,
   defaultOut,
-  interruptedExitCode,
   parseInteger,
   parseList,
   parsePositiveInt,
@@ -29,6 +29,7 @@ export interface RunOptions {
   iterations?: number;
   decayExclude?: string[];
   threads?: number;
+  stopGrace: number;
 }
 
 export function runCommand(program: Command): Command {
@@ -70,21 +71,23 @@ export function runCommand(program: Command): Command {
       parseList,
     )
     .option('--threads <n>', 'wasm threads (default: every core, at most 8)', parsePositiveInt)
+    .option(
+      '--stop-grace <seconds>',
+      'after the first Ctrl-C or SIGTERM, stop the training at once if it has not checkpointed within this time',
+      parsePositiveInt,
+      120,
+    )
     .action(async (options: RunOptions) => {
-      // Loaded on use: TensorFlow.js and the models take seconds to import, `list` and `--help` should not wait.
       const { runTable } = await import('../runner.js');
-      // pnpm ends at once on a SIGTERM sent to it alone: then stop as if the SIGTERM had come here.
-      const { packageManagerAncestor, stopWhenGone } = await import('../parent-watch.js');
-      const watch = stopWhenGone(packageManagerAncestor());
+      const { planJobs } = await import('../jobs/plan.js');
+      const { superviseSignals } = await import('./supervise.js');
       const out = options.out ?? defaultOut(options.scale);
-      const outcome = await runTable({
+      const args = {
         table: options.table,
         scale: options.scale,
         backend: options.backend,
         out,
         seed: options.seed,
-        handleSignals: true,
-        signal: watch.signal,
         ...(options.rows ? { rows: options.rows } : {}),
         ...(options.runs ? { runs: options.runs } : {}),
         ...(options.iterations ? { iterations: options.iterations } : {}),
@@ -93,13 +96,12 @@ export function runCommand(program: Command): Command {
         ...(options.dataset ? { dataset: options.dataset } : {}),
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         ...(options.allowUnofficialData ? { allowUnofficialData: true } : {}),
+      };
+      // Every option is checked (the whole plan built) before anything is written or any signal is taken.
+      planJobs(args);
+      await superviseSignals(options.stopGrace, async (stop) => {
+        const outcome = await runTable({ ...args, stop });
+        console.log(`\n${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
       });
-      watch.stop();
-      console.log(`\n${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
-
-      // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an
-      // interruption with no signal (an abort) is 130 too. The runs stay resumable.
-      if (outcome.status === 'interrupted')
-        process.exitCode = interruptedExitCode(outcome.signal ?? (watch.gone ? 'SIGTERM' : undefined));
     });
 }
