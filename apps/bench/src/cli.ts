@@ -3,6 +3,10 @@
 import { Command, CommanderError } from 'commander';
 import { normalizeArgs } from './cli-args.js';
 import * as commands from './commands/index.js';
+import { conciseMessage, exitOnEscapedErrors } from './process-errors.js';
+
+// Before anything loads TensorFlow.js: an error that escapes is printed as one line (see process-errors.ts).
+exitOnEscapedErrors();
 
 /** Commands that take --allow-unofficial-data. */
 const TAKES_UNOFFICIAL = new Set(['run', 'demo']);
@@ -31,7 +35,7 @@ async function describeError(error: unknown, command: string): Promise<string> {
       return cliDataMessage(error, error.dataset ?? 'cifar10', { allowFlag: TAKES_UNOFFICIAL.has(command) });
     }
   }
-  return (error as Error).message;
+  return conciseMessage(error);
 }
 
 /**

@@ -95,8 +95,12 @@ interface Found {
 }
 
 async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise<Found> {
-  const holdsNeither = (where: string) =>
-    `${where} holds neither the ${spec.title} binary files (${spec.trainFiles[0]!.name}, …) nor a ${spec.folder}/ folder with them.`;
+  const holdsNeither = async (where: string, dir: string) => {
+    const info = await stat(dir).catch(() => undefined);
+    if (!info) return `${where} does not exist.`;
+    if (!info.isDirectory()) return `${where} is a file, not a folder: give the folder that holds the ${spec.title} files.`;
+    return `${where} holds neither the ${spec.title} binary files (${spec.trainFiles[0]!.name}, …) nor a ${spec.folder}/ folder with them.`;
+  };
   if (options.dataDir) {
     const found = await locate(options.dataDir, spec);
     if (!found) {
@@ -105,7 +109,7 @@ async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise
         code: 'not-found',
         origin: 'dataDir',
         folder: options.dataDir,
-        detail: holdsNeither(options.dataDir),
+        detail: await holdsNeither(options.dataDir, options.dataDir),
         hint: `Pass as dataDir the extracted ${spec.folder}/ folder or its parent.`,
       });
     }
@@ -121,7 +125,7 @@ async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise
         code: 'not-found',
         origin: 'env',
         folder: fromEnv,
-        detail: holdsNeither(`${spec.dirEnv}=${fromEnv}`),
+        detail: await holdsNeither(`${spec.dirEnv}=${fromEnv}`, fromEnv),
         hint: `Point ${spec.dirEnv} at the extracted ${spec.folder}/ folder or its parent, or unset it.`,
       });
     }

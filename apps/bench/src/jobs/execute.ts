@@ -85,7 +85,7 @@ export async function executeJob(job: Job, backend: BackendInfo, options: Execut
       dataIdentity: dataIdentity(data, planned.testImages ?? undefined),
       numerics: backendNumerics(backend),
     };
-    const state = checkRunFolder(dir, config);
+    const state = checkRunFolder(dir, config, data.source);
     if (state.kind === 'finished') {
       log(`${label}: done, skipped (${dir})`);
       return { status: 'skipped', dir, iteration: state.result.iteration, result: state.result };

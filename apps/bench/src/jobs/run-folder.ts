@@ -23,11 +23,12 @@ export function onlyBookkeepingDiffers(existing: RunConfig, config: RunConfig): 
 }
 
 /**
- * The state of run folder `dir` for a run of `config` (its data identity and numerics included), or an error
+ * The state of run folder `dir` for a run of `config` (its data identity and numerics included; the data read
+ * from `dataSource`), or an error
  * that says what differs and what to do. `numerics` matters only for a run to carry on: a finished run is a
  * result whatever backend made it.
  */
-export function checkRunFolder(dir: string, config: RunConfig): FolderState {
+export function checkRunFolder(dir: string, config: RunConfig, dataSource: string): FolderState {
   const existing = readJsonIfExists<RunConfig>(join(dir, CONFIG_FILE));
   const result = readJsonIfExists<RunResult>(join(dir, RESULT_FILE));
   if (!existing) {
@@ -56,7 +57,7 @@ export function checkRunFolder(dir: string, config: RunConfig): FolderState {
   }
   if (config.dataIdentity && !sameData(existing.dataIdentity, config.dataIdentity)) {
     throw new Error(
-      `${dir} was trained on other data than the ${existing.dataset} files now in use ` +
+      `${dir} was trained on other data than the ${existing.dataset} files now in ${dataSource} ` +
         `(${describeDataChange(existing.dataIdentity, config.dataIdentity)}). ` +
         'Point --data-dir at the data it was trained on, or pass another --out to start afresh.',
     );
