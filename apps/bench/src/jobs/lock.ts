@@ -156,7 +156,7 @@ function readOwner(lockPath: string): LockOwner | undefined {
 }
 
 /** This machine's boot and process namespace, where /proc tells them. */
-function machineIdentity(): { machine?: string } {
+export function machineIdentity(): { machine?: string } {
   try {
     const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     const namespace = fs.readlinkSync('/proc/self/ns/pid');
