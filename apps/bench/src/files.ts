@@ -142,9 +142,12 @@ function namedWriteError(path: string, error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   if (!UNWRITABLE[code]) return error;
   return Object.assign(
-    new Error(`cannot write ${path}: ${UNWRITABLE[code]} (${code}); make room or fix the folder, then run the same command`, {
-      cause: error,
-    }),
+    new Error(
+      `cannot write ${path}: ${UNWRITABLE[code]} (${code}); make room or fix the folder, then run the same command`,
+      {
+        cause: error,
+      },
+    ),
     { code },
   );
 }

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configDifferences, describeDifferences } from '../src/config-diff.js';
 import { getTable } from '../src/experiments.js';
-import { CONFIG_FILE, RESULT_FILE, runDir } from '../src/run-files.js';
 import { runConfig } from '../src/jobs/plan.js';
+import { CONFIG_FILE, RESULT_FILE, runDir } from '../src/run-files.js';
 import { runTable } from '../src/runner.js';
 import { getScale } from '../src/scales.js';
 

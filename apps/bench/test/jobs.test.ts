@@ -90,7 +90,12 @@ describe('run folder lock', () => {
     const lock = await lockRunFolder(dir, 'bench run');
     await lock.release();
     // A live pid (this one) with another start time: the holder that had that pid is gone.
-    plantOwner(dir, { host: hostname(), pid: process.pid, started: { [process.pid]: '1' }, ...machineIdentity() });
+    plantOwner(dir, {
+      host: hostname(),
+      pid: process.pid,
+      started: { [process.pid]: '1' },
+      ...machineIdentity(),
+    });
     await (await lockRunFolder(dir, 'bench run')).release();
     // The same live pid with its own start time is the holder: refused.
     const own = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
@@ -103,7 +108,9 @@ describe('run folder lock', () => {
     const dir = join(root, 'remote', 'run1');
     mkdirSync(dir, { recursive: true });
     plantOwner(dir, { host: 'elsewhere', pid: 1, machine: 'other-boot' });
-    await expect(lockRunFolder(dir, 'bench run')).rejects.toThrow(/pid 1 on elsewhere \(bench run, since then\)/);
+    await expect(lockRunFolder(dir, 'bench run')).rejects.toThrow(
+      /pid 1 on elsewhere \(bench run, since then\)/,
+    );
     plantOwner(dir, { host: 'elsewhere', pid: 1, machine: 'other-boot' }, LEASE_MS + 60_000);
     const lock = await lockRunFolder(dir, 'bench run');
     expect(JSON.parse(readFileSync(join(dir, LOCK_DIR, 'owner.json'), 'utf8')).pid).toBe(process.pid);
@@ -126,7 +133,9 @@ describe('refused commands', () => {
     });
     expect(first.status).toBe('interrupted');
     const before = snapshot(out);
-    await expect(runTable({ ...common, out, seed: 7 })).rejects.toThrow(/holds a run of another configuration/);
+    await expect(runTable({ ...common, out, seed: 7 })).rejects.toThrow(
+      /holds a run of another configuration/,
+    );
     expect(snapshot(out)).toEqual(before);
     expect(() => planJobs({ ...common, noDecay: ['('] })).toThrow(
       /--decay-exclude '\(' is not a regular expression .*; give comma-separated regular expressions/,

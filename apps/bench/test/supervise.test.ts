@@ -101,7 +101,11 @@ describe('a long synchronous step (cpu backend: seconds per step)', () => {
     expect(exit.code === 130 || exit.signal === 'SIGINT').toBe(true);
     const end = records(out).find((r) => r['type'] === 'end')!;
     expect(end).toMatchObject({ status: 'interrupted', iteration: 1 });
-    expect(records(out).filter((r) => r['type'] === 'checkpoint').at(-1)).toMatchObject({ iteration: 1 });
+    expect(
+      records(out)
+        .filter((r) => r['type'] === 'checkpoint')
+        .at(-1),
+    ).toMatchObject({ iteration: 1 });
     expect(existsSync(join(dirOf(out), RESULT_FILE))).toBe(false);
   }, 600_000);
 

@@ -6,5 +6,6 @@ export { demoCommand } from './demo.js';
 export { listCommand } from './list.js';
 export { paramsCommand } from './params.js';
 export { perfCommand } from './perf.js';
+export { planCommand } from './plan.js';
 export { reportCommand } from './report.js';
 export { runCommand } from './run.js';

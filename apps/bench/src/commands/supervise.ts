@@ -1,7 +1,8 @@
 // The signal handling of the commands that train (run, demo, worker): a stop control on this process's
 // signals and on the package manager above it, the exit status it asks for, and nothing left installed after.
-import { packageManagerAncestor, stopWhenGone } from '../parent-watch.js';
+
 import { type StopControl, stopOnSignals } from '../jobs/stop.js';
+import { packageManagerAncestor, stopWhenGone } from '../parent-watch.js';
 
 /**
  * Runs `body` with a stop control on SIGINT/SIGTERM (first: checkpoint at the next iteration boundary; second

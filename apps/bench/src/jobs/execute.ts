@@ -57,7 +57,11 @@ export function backendNumerics(info: BackendInfo): string {
 }
 
 /** Trains `job` into `<options.out>/<job.folder>` on the backend already initialised (`backend`). */
-export async function executeJob(job: Job, backend: BackendInfo, options: ExecuteOptions): Promise<JobOutcome> {
+export async function executeJob(
+  job: Job,
+  backend: BackendInfo,
+  options: ExecuteOptions,
+): Promise<JobOutcome> {
   const log = options.log ?? ((line: string) => console.log(line));
   const dir = join(options.out, job.folder);
   const label = `${job.row} run ${job.run}`;

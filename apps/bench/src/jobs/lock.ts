@@ -10,8 +10,9 @@
 //   runs in a child process). Clocks of the machines sharing the folder must agree to well within that.
 // The holder keeps the lock by a process whose event loop is free (the training runs in a child), so a long
 // synchronous step never lets the lease lapse.
-import { readFileSync, writeFileSync } from 'node:fs';
+
 import * as fs from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -116,7 +116,8 @@ export function planJobs(args: PlanArgs): Job[] {
  * gets rows of every depth and the shares' lengths differ by at most one.
  */
 export function jobShare<T>(jobs: readonly T[], task: number, tasks: number): T[] {
-  if (!Number.isInteger(tasks) || tasks < 1) throw new Error(`--tasks must be a positive integer, got ${tasks}`);
+  if (!Number.isInteger(tasks) || tasks < 1)
+    throw new Error(`--tasks must be a positive integer, got ${tasks}`);
   if (!Number.isInteger(task) || task < 0 || task >= tasks) {
     throw new Error(`--task must be between 0 and ${tasks - 1} (--tasks ${tasks}), got ${task}`);
   }
