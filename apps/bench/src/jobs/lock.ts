@@ -87,6 +87,9 @@ export async function lockRunFolder(dir: string, command: string): Promise<RunFo
   owner.started = startTimes([process.pid]);
   const holder = readOwner(lockPath);
   if (holder && sameMachine(holder)) {
+    // A holder whose supervisor is gone: its training process leaves, writing nothing more, at the end of the
+    // step in flight (child.ts); wait for that rather than refuse.
+    if (!alive(holder.pid, holder.started?.[holder.pid])) await childGone(holder);
     if (holderAlive(holder)) throw new RunFolderBusyError(dir, holder);
     // Provably gone: no process of it runs on this machine.
     await rm(lockPath, { recursive: true, force: true });
@@ -205,6 +208,18 @@ function holderAlive(owner: LockOwner): boolean {
   return [owner.pid, owner.child]
     .filter((pid): pid is number => pid !== undefined)
     .some((pid) => alive(pid, owner.started?.[pid]));
+}
+
+/** Resolves once the holder's training process has ended (or after LEASE_MS, when it is taken as busy). */
+async function childGone(owner: LockOwner): Promise<void> {
+  const deadline = Date.now() + LEASE_MS;
+  while (
+    owner.child !== undefined &&
+    alive(owner.child, owner.started?.[owner.child]) &&
+    Date.now() < deadline
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Creates `dir` and the folders above it that do not exist; returns those it created, deepest first. */
