@@ -98,7 +98,8 @@ async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise
   const holdsNeither = async (where: string, dir: string) => {
     const info = await stat(dir).catch(() => undefined);
     if (!info) return `${where} does not exist.`;
-    if (!info.isDirectory()) return `${where} is a file, not a folder: give the folder that holds the ${spec.title} files.`;
+    if (!info.isDirectory())
+      return `${where} is a file, not a folder: give the folder that holds the ${spec.title} files.`;
     return `${where} holds neither the ${spec.title} binary files (${spec.trainFiles[0]!.name}, …) nor a ${spec.folder}/ folder with them.`;
   };
   if (options.dataDir) {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATASETS, type DatasetSpec } from '../src/datasets.js';
 import { md5File } from '../src/download.js';
-import { CifarDataError, loadCifar, MANIFEST_FILE, PIXELS, writeSyntheticCifar } from '../src/index.js';
+import { type CifarDataError, loadCifar, MANIFEST_FILE, PIXELS, writeSyntheticCifar } from '../src/index.js';
 import { checkFiles, type HashedFile, officialArchiveFiles } from '../src/integrity.js';
 import { tempDir } from './helpers.js';
 

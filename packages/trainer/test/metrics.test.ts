@@ -80,11 +80,12 @@ test('a line cut short by a crash is dropped before the next record is appended'
     metrics.close();
     const text = readFileSync(path, 'utf8');
     expect(text).toBe(`${whole}${JSON.stringify(start(2))}\n`);
-    expect(text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l).type)).toEqual([
-      'start',
-      'log',
-      'start',
-    ]);
+    expect(
+      text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l).type),
+    ).toEqual(['start', 'log', 'start']);
     // A whole file is left as it is; a file holding only a cut line is emptied.
     new MetricsLog(path).close();
     expect(readFileSync(path, 'utf8')).toBe(text);

@@ -95,7 +95,12 @@ class FileHandler implements tf.io.IOHandler {
         ),
       );
       const paths = manifest.flatMap((group) => group.paths.map((name) => join(dirname(file), name)));
-      checkWeightBytes(file, paths, specs, parts.reduce((sum, p) => sum + p.byteLength, 0));
+      checkWeightBytes(
+        file,
+        paths,
+        specs,
+        parts.reduce((sum, p) => sum + p.byteLength, 0),
+      );
       const buffers = parts.map(
         (p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer,
       );
@@ -105,7 +110,14 @@ class FileHandler implements tf.io.IOHandler {
 }
 
 /** Bytes per stored value of a weight (a quantized weight is stored in its quantized type). */
-const VALUE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+const VALUE_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+};
 
 /**
  * Refuses weights files that do not hold exactly what model.json lists, naming the first tensor that does not
@@ -126,7 +138,7 @@ function checkWeightBytes(
       throw new Error(
         `@resnet/backend file://: the ${where} hold ${total} bytes, but ${file} lists tensor '${spec.name}' ` +
           `(${dtype}, shape [${spec.shape}]) at bytes ${offset}–${offset + bytes}: the weights are cut short or ` +
-          "belong to another model; save the model again",
+          'belong to another model; save the model again',
       );
     }
     offset += bytes;
