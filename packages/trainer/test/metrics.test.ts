@@ -96,3 +96,13 @@ test('a line cut short by a crash is dropped before the next record is appended'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a write that fails names the file (ENOSPC has no path of its own)', async () => {
+  const { MetricsLog } = await import('../src/metrics-file.js');
+  // /dev/full answers every write with ENOSPC, as a full disk does.
+  const metrics = new MetricsLog('/dev/full');
+  expect(() => metrics.write(start(0))).toThrow(
+    'cannot write /dev/full: no space left on the device (ENOSPC). Make room or fix the folder, then resume the run',
+  );
+  metrics.close();
+});
