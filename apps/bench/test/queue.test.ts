@@ -245,7 +245,7 @@ describe('a BullMQ queue on Redis', () => {
     const redis = await startRedis();
     servers.push(redis);
     const out = join(root, 'stopped');
-    const one = ['--table', '2', '--rows', 'original-110', '--scale', 'smoke', '--iterations', '400'];
+    const one = ['--table', '2', '--rows', 'original-110', '--scale', 'smoke', '--iterations', '120'];
     expect(cli(['enqueue', ...one, '--redis', redis.url, '--out', out]).stdout).toContain('1 job(s) added');
     const dir = runDir(out, 2, 'original-110', 1);
     const first = worker(redis.url, out);
@@ -266,7 +266,7 @@ describe('a BullMQ queue on Redis', () => {
     const starts = metricsLines(dir).filter((l) => l.includes('"type":"start"'));
     expect(starts).toHaveLength(2);
     expect(JSON.parse(starts[1]!).iteration).toBe(end.iteration);
-    expect(JSON.parse(readFileSync(join(dir, RESULT_FILE), 'utf8')).iteration).toBe(400);
+    expect(JSON.parse(readFileSync(join(dir, RESULT_FILE), 'utf8')).iteration).toBe(120);
   }, 600_000);
 });
 
