@@ -144,7 +144,7 @@ describe('a BullMQ queue on Redis', () => {
     });
     const killed = workers.find((w) => w.child.pid === victim!.pid)!;
     killed.child.kill('SIGKILL');
-    for (const w of workers) if (w !== killed) expect((await w.exited).code).toBe(0);
+    for (const w of workers) if (w !== killed) expect((await w.exited).code, w.output()).toBe(0);
 
     for (const dir of runDirs(out)) expect(existsSync(join(dir, RESULT_FILE))).toBe(true);
     // The killed run: resumed once from its checkpoint; every line whole; each iteration logged once in the
@@ -311,7 +311,7 @@ describe('array shares', () => {
       metricsLines(firstOfShare0).some((l) => l.includes('"type":"checkpoint"')),
     );
     tasks[0]!.child.kill('SIGKILL');
-    for (const task of tasks.slice(1)) expect((await task.exited).code).toBe(0);
+    for (const task of tasks.slice(1)) expect((await task.exited).code, task.output()).toBe(0);
     await tasks[0]!.exited;
     expect(existsSync(join(firstOfShare0, RESULT_FILE))).toBe(false);
     const again = cli(['run', ...table(machine), '--out', out, '--task', '0', '--tasks', '3']);

@@ -30,6 +30,8 @@ async function ready(url: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    // Refused until the server listens: that is what is waited for here.
+    client.on('error', () => {});
     try {
       await client.connect();
       await client.ping();
