@@ -30,12 +30,8 @@ process.on('message', (message: import('./messages.js').ToChild) => {
 
 async function execute(message: Extract<import('./messages.js').ToChild, { type: 'execute' }>) {
   try {
-    const { initBackend } = await import('@resnet/backend');
-    const { executeJob } = await import('./execute.js');
-    const backend = await initBackend({
-      backend: message.settings.backend,
-      ...(message.settings.threads !== undefined ? { fast: { threads: message.settings.threads } } : {}),
-    });
+    const { executeJob, initJobBackend } = await import('./execute.js');
+    const backend = await initJobBackend(message.settings);
     let iterations = Number.NaN;
     const outcome = await executeJob(message.job, backend, {
       out: message.out,

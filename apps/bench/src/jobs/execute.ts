@@ -4,7 +4,7 @@
 // then config.json written and the run trained, reading everything from that config; result.json at the end.
 // Whoever calls it holds the run folder's lock (lock.ts).
 import { join } from 'node:path';
-import type { BackendInfo } from '@resnet/backend';
+import { type BackendInfo, initBackend } from '@resnet/backend';
 import type { MetricsRecord } from '@resnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import { dataIdentity, loadData, SMOKE_DATA } from '../data.js';
@@ -12,6 +12,7 @@ import { describeDevice, gitCommit } from '../environment.js';
 import { assertNoLinks, writeJsonAtomic } from '../files.js';
 import { CONFIG_FILE, RESULT_FILE, type RunConfig, type RunResult } from '../run-files.js';
 import { trainRun } from '../train-run.js';
+import type { BackendSettings } from './messages.js';
 import { type Job, jobConfig } from './plan.js';
 import { checkRunFolder, onlyBookkeepingDiffers } from './run-folder.js';
 
@@ -54,6 +55,14 @@ export function backendNumerics(info: BackendInfo): string {
   const given = (info as BackendInfo & { numerics?: string }).numerics;
   if (given) return given;
   return info.threads === undefined ? info.name : `${info.name}/${info.threads} threads`;
+}
+
+/** Initialises this process's backend as a job's supervisor asked. */
+export function initJobBackend(settings: BackendSettings): Promise<BackendInfo> {
+  return initBackend({
+    backend: settings.backend,
+    ...(settings.threads !== undefined ? { fast: { threads: settings.threads } } : {}),
+  });
 }
 
 /** Trains `job` into `<options.out>/<job.folder>` on the backend already initialised (`backend`). */

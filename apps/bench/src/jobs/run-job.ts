@@ -63,12 +63,8 @@ export async function runJob(job: Job, options: RunJobOptions): Promise<JobOutco
 
 async function runInline(job: Job, options: RunJobOptions): Promise<JobOutcome> {
   // Loaded on use: a supervising process never loads TensorFlow.js.
-  const { initBackend } = await import('@resnet/backend');
-  const { executeJob } = await import('./execute.js');
-  const backend = await initBackend({
-    backend: options.settings.backend,
-    ...(options.settings.threads !== undefined ? { fast: { threads: options.settings.threads } } : {}),
-  });
+  const { executeJob, initJobBackend } = await import('./execute.js');
+  const backend = await initJobBackend(options.settings);
   let iterations = Number.NaN;
   return executeJob(job, backend, {
     out: options.out,
