@@ -3,6 +3,10 @@
 import { Command, CommanderError } from 'commander';
 import { normalizeArgs } from './cli-args.js';
 import * as commands from './commands/index.js';
+import { conciseMessage, exitOnEscapedErrors } from './process-errors.js';
+
+// Before anything loads TensorFlow.js: an error that escapes is printed as one line (see process-errors.ts).
+exitOnEscapedErrors();
 
 /** Commands that take --allow-unofficial-data. */
 const TAKES_UNOFFICIAL = new Set(['run', 'demo']);
@@ -31,7 +35,18 @@ async function describeError(error: unknown, command: string): Promise<string> {
       return cliDataMessage(error, error.dataset ?? 'cifar10', { allowFlag: TAKES_UNOFFICIAL.has(command) });
     }
   }
-  return (error as Error).message;
+  return conciseMessage(error);
+}
+
+/**
+ * Resolves once everything written to `stream` so far has been handed to the system. A pipe takes 64 KiB
+ * and the rest waits in Node's buffer while the reader is slow; `process.exit()` would drop it.
+ */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
 }
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
@@ -56,4 +71,6 @@ if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== undefin
   const { disposeWebgpu } = await import('@resnet/backend');
   await disposeWebgpu();
 }
+await drained(process.stdout);
+await drained(process.stderr);
 process.exit(code);

@@ -218,6 +218,9 @@ export function firstImages(split: CifarSplit, count: number | undefined): Cifar
   };
 }
 
+/** The batch `data-bench` times (the paper's mini-batch). */
+const DATA_BENCH_BATCH = 128;
+
 /** `data-bench`: augmented images per second on one core, on generated images or a local CIFAR-10 copy. */
 export async function benchmarkData(
   dataDir?: string,
@@ -232,7 +235,13 @@ export async function benchmarkData(
         )
       ).train
     : undefined;
-  const result = await benchmarkAugmentation({ batchSize: 128, ...(split ? { split } : {}) });
+  if (split && split.size < DATA_BENCH_BATCH) {
+    throw new Error(
+      `--data-dir ${dataDir} holds ${split.size} training images, fewer than one batch of ${DATA_BENCH_BATCH}, which ` +
+        'data-bench times; point --data-dir at a fuller copy (CIFAR-10 has 50,000), or leave it out to time generated images',
+    );
+  }
+  const result = await benchmarkAugmentation({ batchSize: DATA_BENCH_BATCH, ...(split ? { split } : {}) });
   return {
     imagesPerSec: result.imagesPerSec,
     msPerBatch: result.msPerBatch,

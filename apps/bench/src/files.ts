@@ -22,7 +22,9 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
   const tmp = `${path}.tmp-${process.pid}`;
   // A leftover of this very process id (a previous process that had it): it cannot be ours in progress.
   await rm(tmp, { force: true });
-  const handle = await open(tmp, 'wx');
+  const handle = await open(tmp, 'wx').catch((error) => {
+    throw namedWriteError(path, error);
+  });
   try {
     try {
       await handle.writeFile(text);
@@ -32,7 +34,7 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw error;
+    throw namedWriteError(path, error);
   }
 }
 
@@ -133,6 +135,21 @@ export async function prepareOutputFolder(out: string, flag = '--out'): Promise<
     if (!UNWRITABLE[code]) throw error;
     throw unwritable(out, flag, code);
   }
+}
+
+/** `error` with the file it was writing named, when the system's error (ENOSPC, …) names none. */
+function namedWriteError(path: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (!UNWRITABLE[code]) return error;
+  return Object.assign(
+    new Error(
+      `cannot write ${path}: ${UNWRITABLE[code]} (${code}); make room or fix the folder, then run the same command`,
+      {
+        cause: error,
+      },
+    ),
+    { code },
+  );
 }
 
 function unwritable(out: string, flag: string, code: string): Error {

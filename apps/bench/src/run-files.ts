@@ -2,9 +2,26 @@
 // report is built from these files alone, so `report` can rebuild it from disk at any time.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ResNetConfig } from '@resnet/models';
 import { readJsonIfExists, readJsonLines } from './files.js';
 
-/** What `config.json` holds: everything that decides a run, written before training starts. */
+/**
+ * The network of a run as config.json records it: the preset's config (registered names only: the run is
+ * rebuilt from this record) at the scale's depth, with everything that defines it, defaults included.
+ */
+export type RunModel = Omit<ResNetConfig, 'unit' | 'shortcut' | 'dimensionIncrease' | 'classes'> & {
+  unit?: string;
+  shortcut?: string;
+  dimensionIncrease?: Extract<ResNetConfig['dimensionIncrease'], string>;
+  classes?: number;
+  depth: number;
+  seed: number;
+  batchNormGroups: number;
+  /** Torch's 1 on every side for strided convolutions since it replaced tfjs's 'same'; not an option. */
+  stridedConvPadding: 'symmetric';
+};
+
+/** What `config.json` holds: everything that decides a run, written when it starts, and all the run reads. */
 export interface RunConfig {
   table: number;
   row: string;
@@ -21,7 +38,7 @@ export interface RunConfig {
   dataset: string;
   /** 'real' CIFAR files or generated 'synthetic' ones. */
   data: 'real' | 'synthetic';
-  model: Record<string, unknown>;
+  model: RunModel;
   iterations: number;
   batchSize: number;
   /** The learning-rate schedule in words. */
@@ -43,7 +60,15 @@ export interface RunConfig {
   augment: boolean;
   evaluateEvery: number;
   testImages: number | null;
+  /** Iterations between checkpoints and between metrics records (they decide no number). */
+  checkpointEvery: number;
+  logEvery: number;
   runs: number;
+  /**
+   * What decides the bits a training step produces on the backend that ran it (`BackendInfo.numerics`):
+   * a run is resumed only where it is the same. Absent in configs written before it was recorded.
+   */
+  numerics?: string;
   /**
    * The data the run trains and is tested on, by content (not by path): a run folder is resumed only on the
    * same. Absent in configs written before runs recorded it.
@@ -53,7 +78,7 @@ export interface RunConfig {
 
 /** What identifies the data of a run: each data file's content, and the size of each split. */
 export interface DataIdentity {
-  /** Every file verified as the official one (official MD5, or the manifest of an official archive). */
+  /** Every file verified as the official one (official MD5, or the same file in the official archive). */
   official: boolean;
   /** Each data file, as @resnet/data-cifar checked it (`origin`: official, official-archive, differs, …). */
   files: Array<{ split: 'train' | 'test'; name: string; records: number; sha256: string; origin: string }>;

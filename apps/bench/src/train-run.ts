@@ -1,14 +1,13 @@
-// One run of one row: the network of the row's preset at the scale's depth, trained by @resnet/trainer on
-// augmented batches of @resnet/data-cifar with the paper's schedule (scaled to the run's iterations), resuming
-// from the run folder's checkpoint when there is one.
+// One run of one row, read entirely from its config.json: the network it records, trained by @resnet/trainer
+// on augmented batches of @resnet/data-cifar with the schedule it records, evaluated and checkpointed as it
+// says, resuming from the run folder's checkpoint when there is one.
 import { evalBatches, trainBatches } from '@resnet/data-cifar';
-import { getPreset, resnet } from '@resnet/models';
-import { stepSchedule, train } from '@resnet/trainer';
+import { resnet } from '@resnet/models';
+import { type MetricsRecord, stepSchedule, train } from '@resnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { firstImages, type LoadedData } from './data.js';
 import type { RunConfig } from './run-files.js';
-import type { Scale } from './scales.js';
 
 /** The bias b_g of @resnet/shortcuts' gates (`<unit>_shortcut_gate`, a 1×1 convolution with a bias). */
 const GATE_BIAS = /_shortcut_gate\/bias$/;
@@ -20,11 +19,11 @@ export interface TrainRunArgs {
   config: RunConfig;
   dir: string;
   data: LoadedData;
-  scale: Scale;
   signal?: AbortSignal;
-  handleSignals: boolean;
   progress: 'auto' | 'bar' | 'lines' | 'none';
   onIteration?: (iteration: number) => void;
+  /** Every record the trainer writes to metrics.jsonl, as it is written. */
+  onRecord?: (record: MetricsRecord) => void;
   log: (line: string) => void;
 }
 
@@ -45,15 +44,9 @@ export interface TrainRunResult {
 }
 
 export async function trainRun(args: TrainRunArgs): Promise<TrainRunResult> {
-  const { config, data, scale } = args;
-  const preset = getPreset(config.preset);
-  const model = resnet({
-    ...preset.config,
-    depth: config.model['depth'] as number,
-    batchNormGroups: config.model['batchNormGroups'] as number,
-    seed: config.seed,
-    classes: data.numClasses,
-  });
+  const { config, data } = args;
+  const { stridedConvPadding: _padding, ...network } = config.model;
+  const model = resnet({ ...network, classes: data.numClasses });
   const source = trainBatches(data.train, {
     batchSize: config.batchSize,
     normalization: data.normalization,
@@ -61,12 +54,13 @@ export async function trainRun(args: TrainRunArgs): Promise<TrainRunResult> {
     seed: config.seed,
     dropLast: true,
   });
-  const test = firstImages(data.test, scale.testImages);
+  const test = firstImages(data.test, config.testImages ?? undefined);
   let resumedFrom = 0;
   try {
-    // `runs` can grow between invocations without changing what this run computes, so the trainer (which
-    // refuses to resume a run under another configuration) does not see it.
-    const { runs: _runs, ...trainerConfig } = config;
+    // What decides no number can change between invocations (the run count grows, logging and checkpoints
+    // keep their own pace), so the trainer, which refuses to resume a run under another configuration, does
+    // not see it.
+    const { runs: _runs, checkpointEvery, logEvery, ...trainerConfig } = config;
     const result = await train({
       model,
       data: source,
@@ -83,22 +77,22 @@ export async function trainRun(args: TrainRunArgs): Promise<TrainRunResult> {
         noDecay: config.optimizer.noDecay,
       },
       evaluate: {
-        every: scale.evaluateEvery,
+        every: config.evaluateEvery,
         batches: () => evalBatches(test, { batchSize: EVAL_BATCH, normalization: data.normalization }),
       },
       runDir: args.dir,
-      checkpointEvery: scale.checkpointEvery,
-      logEvery: scale.logEvery,
+      checkpointEvery,
+      logEvery,
       seed: config.seed,
       resume: true,
       config: trainerConfig as unknown as Record<string, unknown>,
       itersPerEpoch: Math.floor(data.train.size / config.batchSize),
-      handleSignals: args.handleSignals,
       progress: args.progress,
       ...(args.signal ? { signal: args.signal } : {}),
       callbacks: {
         onLog: (record) => {
           if (record.type === 'start') resumedFrom = record.iteration;
+          args.onRecord?.(record);
         },
         onIteration: (iteration) => args.onIteration?.(iteration),
       },
@@ -134,6 +128,6 @@ async function gateBias(model: tfl.LayersModel, config: RunConfig): Promise<Trai
     total.dispose();
     count += bias.shape.reduce<number>((a, b) => a * (b ?? 1), 1);
   }
-  const args = (config.model['shortcutArgs'] ?? {}) as { biasInit?: number };
-  return { initial: args.biasInit ?? 0, finalMean: sum / count, gates: biases.length };
+  const initial = (config.model.shortcutArgs as { biasInit?: number } | undefined)?.biasInit ?? 0;
+  return { initial, finalMean: sum / count, gates: biases.length };
 }

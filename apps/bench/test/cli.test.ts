@@ -267,4 +267,21 @@ describe('bench CLI', () => {
     // A test's child process inherits INIT_CWD from `pnpm test`: not the caller of this command.
     expect(callerDir({ ...pnpmStart, npm_lifecycle_event: 'test' }, '/here')).toBe('/here');
   });
+
+  it('hands all of its output to a slow reader of a pipe before it exits', () => {
+    // `plan --json` of Table 3 at paper scale with 40 runs a row: about 160 KB, more than a pipe holds (64 KiB),
+    // into a shell pipe whose reader starts only after the bench has written everything.
+    const command =
+      `'${process.execPath}' --import tsx --conditions=@resnet/source src/cli.ts plan --table 3 --scale paper ` +
+      '--runs 40 --json | (sleep 4; cat)';
+    const r = spawnSync('sh', ['-c', command], {
+      cwd: bench,
+      encoding: 'utf8',
+      timeout: 120_000,
+      maxBuffer: 1 << 24,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(65_536);
+    expect(JSON.parse(r.stdout) as unknown[]).toHaveLength(13 * 40);
+  }, 150_000);
 });

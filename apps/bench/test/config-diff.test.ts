@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configDifferences, describeDifferences } from '../src/config-diff.js';
 import { getTable } from '../src/experiments.js';
+import { runConfig } from '../src/jobs/plan.js';
 import { CONFIG_FILE, RESULT_FILE, runDir } from '../src/run-files.js';
-import { runConfig, runTable } from '../src/runner.js';
+import { runTable } from '../src/runner.js';
 import { getScale } from '../src/scales.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bench-config-diff-'));
@@ -45,7 +46,15 @@ describe('config differences', () => {
     writeFileSync(join(dir, CONFIG_FILE), JSON.stringify({ ...config, model: oldModel }));
     writeFileSync(join(dir, RESULT_FILE), '{"status":"completed"}');
     await expect(
-      runTable({ table: 1, rows: ['original'], scale: 'smoke', backend: 'cpu', out: root, log: () => {} }),
+      runTable({
+        table: 1,
+        rows: ['original'],
+        scale: 'smoke',
+        backend: 'cpu',
+        out: root,
+        isolation: 'inline',
+        log: () => {},
+      }),
     ).rejects.toThrow(
       /holds a run of another configuration.*\(model\.batchNormGroups: absent in the folder, 1 now; model\.stridedConvPadding: absent in the folder, "symmetric" now\); it is not mixed with new runs/,
     );

@@ -60,6 +60,7 @@ const common = {
   dataset: 'cifar10' as const,
   backend,
   progress: 'none' as const,
+  isolation: 'inline' as const,
   log: () => {},
 };
 const configOf = (out: string) =>

@@ -4,7 +4,7 @@ import { getPreset, unitsPerStage } from '@resnet/models';
 import { scaledPaperSchedule, stepSchedule } from '@resnet/trainer';
 import { describe, expect, it } from 'vitest';
 import { getTable, rowsAtScale, selectRows, tables } from '../src/experiments.js';
-import { runConfig } from '../src/runner.js';
+import { runConfig } from '../src/jobs/plan.js';
 import { getScale, scales } from '../src/scales.js';
 
 describe('experiments', () => {

@@ -12,7 +12,15 @@ const root = mkdtempSync(join(tmpdir(), 'bench-resume-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const rows = ['original-110', 'full-preact-110'];
-const common = { table: 2, rows, scale: 'smoke' as const, backend, progress: 'none' as const, log: () => {} };
+const common = {
+  table: 2,
+  rows,
+  scale: 'smoke' as const,
+  backend,
+  progress: 'none' as const,
+  log: () => {},
+  isolation: 'inline' as const,
+};
 const result = (out: string, row: string) =>
   JSON.parse(readFileSync(join(runDir(out, 2, row, 1), RESULT_FILE), 'utf8')) as RunResult;
 

@@ -26,6 +26,7 @@ for (const table of tables) {
         backend,
         out,
         progress: 'none',
+        isolation: 'inline',
         log: () => {},
       });
       expect(outcome.status).toBe('completed');

@@ -1,7 +1,7 @@
 // model.save('file://dir') and tf.loadLayersModel('file://dir/model.json') work in Node without tfjs-node
 // (the backend's own file handler): a real round trip through a temporary directory, predictions equal,
 // and clear errors for a missing model and a missing weights file.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -52,5 +52,15 @@ it('names the file when there is no model.json, or its weights file is gone', as
   rmSync(join(directory, 'weights.bin'));
   await expect(tfl.loadLayersModel(`file://${join(directory, 'model.json')}`)).rejects.toThrow(
     /weights file .*weights\.bin, which cannot be read \(ENOENT\)/,
+  );
+});
+
+it('names the weights file and the tensor that does not fit when the weights are cut short', async () => {
+  const directory = join(folder, 'cut');
+  await model().save(`file://${directory}`);
+  // The conv kernel [3, 3, 3, 4] is first: 432 bytes, its bias 16; cut inside the kernel.
+  truncateSync(join(directory, 'weights.bin'), 250);
+  await expect(tfl.loadLayersModel(`file://${join(directory, 'model.json')}`)).rejects.toThrow(
+    /weights file .*cut\/weights\.bin hold 250 bytes, but .*cut\/model\.json lists tensor '[^']*kernel' \(float32, shape \[3,3,3,4\]\) at bytes 0–432/,
   );
 });

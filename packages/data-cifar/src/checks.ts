@@ -1,18 +1,23 @@
-// Which data files of a dataset are the official ones, from their hashes: each data file against the official
-// MD5 where one is known (every CIFAR-10 file), else against a manifest that vouches for it (written when the
-// official archive was extracted, or for generated files). Pure functions over hashes, with no file system:
-// the Node reader (integrity.ts, load.ts) and the in-memory reader of browsers (memory-files.ts) share them.
+// Which data files of a dataset are the official ones, decided by their content alone. Each data file is
+// checked against the official MD5 where one is known (every CIFAR-10 file), else against the same file inside
+// the official archive (the CIFAR-100 files, whose own checksums are published nowhere we could confirm); the
+// archive vouches for a file only while its own MD5 is the official archive's. Each split must also hold the
+// official number of records. Nothing a folder says about itself counts: a manifest is written only by
+// writeSyntheticCifar, and it can only mark files as generated (less than official), never as official.
+// Pure functions over hashes, with no file system: the Node reader (integrity.ts, load.ts) and the in-memory
+// reader of browsers (memory-files.ts) share them.
 import type { CifarName, DatasetSpec } from './datasets.js';
 
 /** The manifest's file name inside a dataset folder. */
 export const MANIFEST_FILE = 'resnet-manifest.json';
 
 /**
- * - `official`: the file's MD5 is the official file's;
- * - `official-archive`: its SHA-256 is the one recorded when this package extracted the official archive;
+ * - `official`: the file's MD5 is the official file's, and its split holds the official number of records;
+ * - `official-archive`: its SHA-256 is that of the same file in the official archive (itself checked by its
+ *   official MD5), and its split holds the official number of records;
  * - `synthetic`: its SHA-256 is the one recorded when writeSyntheticCifar generated it;
- * - `differs`: it is not the official file (or not what the manifest recorded);
- * - `unverifiable`: no official checksum is known and no manifest vouches for it.
+ * - `differs`: it is not the official file (or not what the generator recorded);
+ * - `unverifiable`: no official checksum is known and the official archive is not at hand to compare with.
  */
 export type FileOrigin = 'official' | 'official-archive' | 'synthetic' | 'differs' | 'unverifiable';
 
@@ -34,15 +39,14 @@ export function isOfficial(origin: FileOrigin): boolean {
   return origin === 'official' || origin === 'official-archive';
 }
 
+/** What writeSyntheticCifar records in a folder it generated. */
 export interface Manifest {
   version: 1;
   dataset: CifarName;
-  origin: 'official-archive' | 'synthetic';
-  /** The archive the files were extracted from (official-archive). */
-  archive?: { name: string; md5: string };
-  /** The generator's settings (synthetic). */
+  origin: 'synthetic';
+  /** The generator's settings. */
   synthetic?: { trainCount: number; testCount: number; seed: number };
-  /** Every file of the folder this package wrote: bytes and SHA-256. */
+  /** Every file of the folder the generator wrote: bytes and SHA-256. */
   files: Record<string, { bytes: number; sha256: string }>;
 }
 
@@ -56,14 +60,21 @@ export interface HashedFile {
   md5: string;
 }
 
-/** What each data file is, from its official MD5 (where known) or the folder's manifest. */
+/** Each data file of the official archive, by name: bytes and SHA-256. */
+export type ArchiveFiles = Map<string, { bytes: number; sha256: string }>;
+
+/**
+ * What each data file is, by content: its official MD5 (where known), else the same file in the official
+ * archive (`archive`, from {@link officialArchiveFiles}); a generator's manifest can only mark a file as
+ * synthetic. A file verified so far whose split does not hold the official number of records is `differs`.
+ */
 export function checkFiles(
   spec: DatasetSpec,
   hashed: readonly HashedFile[],
-  manifest: Manifest | undefined,
+  { archive, manifest }: { archive?: ArchiveFiles | undefined; manifest?: Manifest | undefined } = {},
 ): DataFileCheck[] {
   const official = new Map([...spec.trainFiles, ...spec.testFiles].map((f) => [f.name, f.md5]));
-  return hashed.map((file): DataFileCheck => {
+  const checked = hashed.map((file): DataFileCheck => {
     const md5 = official.get(file.name);
     if (md5 !== undefined) {
       if (file.md5 === md5) return { ...file, origin: 'official' };
@@ -73,32 +84,52 @@ export function checkFiles(
         problem: `is not the official ${spec.title} file: its MD5 is ${file.md5}, the official file's is ${md5}`,
       };
     }
-    const entry = manifest?.dataset === spec.name ? manifest.files[file.name] : undefined;
-    if (!entry) {
-      return {
-        ...file,
-        origin: 'unverifiable',
-        problem:
-          `cannot be verified: no checksum of the official ${spec.title} file is published, and the folder has ` +
-          `no ${MANIFEST_FILE} from an extraction of the official archive (${spec.archiveName}) listing it`,
-      };
-    }
-    if (entry.sha256 !== file.sha256) {
+    const inArchive = archive?.get(file.name);
+    if (inArchive) {
+      if (inArchive.sha256 === file.sha256) return { ...file, origin: 'official-archive' };
       return {
         ...file,
         origin: 'differs',
-        problem: `has changed since it was ${manifest!.origin === 'synthetic' ? 'generated' : 'extracted'}: its SHA-256 is ${file.sha256}, ${MANIFEST_FILE} records ${entry.sha256}`,
+        problem: `is not the file of the official ${spec.archiveName}: its SHA-256 is ${file.sha256}, the archive's is ${inArchive.sha256}`,
       };
     }
-    if (manifest!.origin === 'synthetic') {
+    const entry = manifest?.dataset === spec.name ? manifest.files[file.name] : undefined;
+    if (entry && entry.sha256 === file.sha256) {
       return {
         ...file,
         origin: 'synthetic',
         problem: 'was generated by writeSyntheticCifar, not taken from the official archive',
       };
     }
-    return { ...file, origin: 'official-archive' };
+    if (entry) {
+      return {
+        ...file,
+        origin: 'differs',
+        problem: `has changed since it was generated: its SHA-256 is ${file.sha256}, ${MANIFEST_FILE} records ${entry.sha256}`,
+      };
+    }
+    return {
+      ...file,
+      origin: 'unverifiable',
+      problem:
+        `cannot be verified: no checksum of the official ${spec.title} file is published, and the official ` +
+        `archive (${spec.archiveName}) is not in the cache to compare it with`,
+    };
   });
+  for (const split of ['train', 'test'] as const) {
+    const files = checked.filter((f) => f.split === split);
+    const records = files.reduce((sum, f) => sum + f.records, 0);
+    const expected = spec.officialRecords[split];
+    if (records === expected) continue;
+    for (const file of files) {
+      if (!isOfficial(file.origin)) continue;
+      Object.assign(file, {
+        origin: 'differs',
+        problem: `belongs to a ${split} split of ${records.toLocaleString('en-US')} records; the official one has ${expected.toLocaleString('en-US')}`,
+      });
+    }
+  }
+  return checked;
 }
 
 /**

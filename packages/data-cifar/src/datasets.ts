@@ -34,6 +34,8 @@ export interface DatasetSpec {
   labelBytes: number;
   trainFiles: DataFile[];
   testFiles: DataFile[];
+  /** Images in each split of the official dataset: part of what makes a folder the official one. */
+  officialRecords: { train: number; test: number };
   /** Class-name files, by label kind. */
   nameFiles: { fine: string; coarse?: string };
   /** Number of classes, by label kind. */
@@ -47,7 +49,7 @@ export interface DatasetSpec {
 // (prabhuomkar/pytorch-cpp `cmake/fetch_cifar10.cmake`, rai-project/dldataset's CIFAR-10 reader), and the
 // five training batches' agree with a byte-identical copy of the official files we hold. No per-file
 // checksum of the CIFAR-100 binary files could be confirmed anywhere, so none is listed: those files are
-// verified by the manifest written when this package extracts the official archive (see integrity.ts).
+// verified against the official archive itself, kept in the cache and checked by its MD5 (see integrity.ts).
 const CIFAR10_TRAIN_MD5 = [
   '5dd7e06a14cb22eb9f671a540d1b7c25',
   '5ea93a67294ea407fff1d09f752e9692',
@@ -70,6 +72,7 @@ export const DATASETS: Record<CifarName, DatasetSpec> = {
     labelBytes: 1,
     trainFiles: CIFAR10_TRAIN_MD5.map((md5, i) => ({ name: `data_batch_${i + 1}.bin`, md5 })),
     testFiles: [{ name: 'test_batch.bin', md5: CIFAR10_TEST_MD5 }],
+    officialRecords: { train: 50_000, test: 10_000 },
     nameFiles: { fine: 'batches.meta.txt' },
     classes: { fine: 10 },
     members: [
@@ -95,6 +98,7 @@ export const DATASETS: Record<CifarName, DatasetSpec> = {
     labelBytes: 2,
     trainFiles: [{ name: 'train.bin' }],
     testFiles: [{ name: 'test.bin' }],
+    officialRecords: { train: 50_000, test: 10_000 },
     nameFiles: { fine: 'fine_label_names.txt', coarse: 'coarse_label_names.txt' },
     classes: { fine: 100, coarse: 20 },
     members: ['train.bin', 'test.bin', 'fine_label_names.txt', 'coarse_label_names.txt'],

@@ -1,12 +1,10 @@
 // Extracts a dataset archive with node-tar: only the dataset's known files, only regular files, never
 // outside the target folder. The folder is assembled in a temporary folder and renamed into place, so it
-// either appears complete or not at all; when the archive is the official one, the folder's manifest (each
-// file's SHA-256, see integrity.ts) is written into it last, before the rename.
+// either appears complete or not at all.
 import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { type DatasetSpec, requiredFiles } from './datasets.js';
-import { describeFiles, writeManifest } from './integrity.js';
 import { removeStaleTemps, tempName } from './temp.js';
 
 const REGULAR_FILE = new Set(['File', 'OldFile', 'ContiguousFile']);
@@ -23,15 +21,9 @@ export async function missingFiles(dir: string, spec: DatasetSpec): Promise<stri
 
 /**
  * Extracts `archive` into `<parent>/<spec.folder>` and returns that path. Members other than the dataset's
- * known files (including links, devices and any path that would leave the folder) are skipped. `official`:
- * the archive's MD5 is the official archive's, so its files are recorded in the folder's manifest.
+ * known files (including links, devices and any path that would leave the folder) are skipped.
  */
-export async function extractDataset(
-  archive: string,
-  parent: string,
-  spec: DatasetSpec,
-  { official }: { official: boolean },
-): Promise<string> {
+export async function extractDataset(archive: string, parent: string, spec: DatasetSpec): Promise<string> {
   const allowed = new Set(spec.members.map((m) => `${spec.folder}/${m}`));
   // An extraction killed part-way left its folder behind; its process is gone, so it is removed here.
   await removeStaleTemps(parent);
@@ -62,15 +54,6 @@ export async function extractDataset(
       throw new Error(
         `${archive} does not contain ${missing.map((m) => `${spec.folder}/${m}`).join(', ')}; it is not the ${spec.title} binary archive. Delete it to download it again.`,
       );
-    }
-    if (official) {
-      await writeManifest(extracted, {
-        version: 1,
-        dataset: spec.name,
-        origin: 'official-archive',
-        archive: { name: spec.archiveName, md5: spec.archiveMd5 },
-        files: await describeFiles(extracted, requiredFiles(spec)),
-      });
     }
     const target = join(parent, spec.folder);
     await rename(extracted, target);

@@ -1,13 +1,15 @@
-// A dataset folder's manifest on disk (the checks themselves are in checks.ts): this package writes it, last
-// and atomically, when it extracts an archive whose MD5 matched the official archive's (the CIFAR-100 files,
-// whose own checksums are published nowhere we could confirm): the manifest holds each extracted file's
-// SHA-256, so those files stay verified from then on. writeSyntheticCifar writes the same manifest for its
-// generated files, marked as synthetic.
+// A dataset folder's files on disk: their hashes, the generator's manifest (written by writeSyntheticCifar,
+// read back to tell its files apart), and the data files inside the official archive kept in the cache, which
+// vouch for files that have no published checksum of their own (CIFAR-100's). The checks themselves, pure
+// functions over hashes, are in checks.ts.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MANIFEST_FILE, type Manifest } from './checks.js';
+import * as tar from 'tar';
+import { type ArchiveFiles, MANIFEST_FILE, type Manifest } from './checks.js';
+import type { DatasetSpec } from './datasets.js';
+import { md5File } from './download.js';
 
 /** SHA-256 (hex) of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
@@ -38,7 +40,10 @@ export async function writeManifest(folder: string, manifest: Manifest): Promise
   }
 }
 
-/** The folder's manifest, or undefined when it has none (or one this version cannot read). */
+/**
+ * The folder's generator manifest, or undefined when it has none (or one this version cannot read). Older
+ * versions also wrote one marked `official-archive` at extraction: it is ignored, since a label proves nothing.
+ */
 export async function readManifest(folder: string): Promise<Manifest | undefined> {
   let text: string;
   try {
@@ -49,7 +54,7 @@ export async function readManifest(folder: string): Promise<Manifest | undefined
   try {
     const parsed = JSON.parse(text) as Partial<Manifest>;
     if (parsed.version !== 1 || typeof parsed.files !== 'object' || parsed.files === null) return undefined;
-    if (parsed.origin !== 'official-archive' && parsed.origin !== 'synthetic') return undefined;
+    if (parsed.origin !== 'synthetic') return undefined;
     return parsed as Manifest;
   } catch {
     return undefined;
@@ -65,5 +70,52 @@ export async function describeFiles(folder: string, names: readonly string[]): P
     const { size } = await handle.stat().finally(() => handle.close());
     files[name] = { bytes: size, sha256: await sha256File(path) };
   }
+  return files;
+}
+
+const archiveMemo = new Map<string, { key: string; files: ArchiveFiles | undefined }>();
+
+/**
+ * The SHA-256 of every data file inside the archive at `archive`, when it is the official archive (its MD5 is
+ * `spec.archiveMd5`); undefined when there is no file there or it is another archive. Read once per process
+ * for a given file (path, size and modification time).
+ */
+export async function officialArchiveFiles(
+  archive: string,
+  spec: DatasetSpec,
+): Promise<ArchiveFiles | undefined> {
+  const info = await stat(archive).catch(() => undefined);
+  if (!info?.isFile()) return undefined;
+  const key = `${spec.archiveMd5}:${info.size}:${info.mtimeMs}`;
+  const memo = archiveMemo.get(archive);
+  if (memo?.key === key) return memo.files;
+  const files = (await md5File(archive)) === spec.archiveMd5 ? await hashMembers(archive, spec) : undefined;
+  archiveMemo.set(archive, { key, files });
+  return files;
+}
+
+/** SHA-256 and size of the archive's data files (`<folder>/<name>`), streamed out of the archive. */
+async function hashMembers(archive: string, spec: DatasetSpec): Promise<ArchiveFiles> {
+  const names = new Set([...spec.trainFiles, ...spec.testFiles].map((f) => `${spec.folder}/${f.name}`));
+  const files: ArchiveFiles = new Map();
+  await tar.t({
+    file: archive,
+    onReadEntry: (entry) => {
+      const path = entry.path.replace(/^(\.\/)+/, '');
+      if (!names.has(path)) {
+        entry.resume();
+        return;
+      }
+      const hash = createHash('sha256');
+      let bytes = 0;
+      entry.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        bytes += chunk.length;
+      });
+      entry.on('end', () => {
+        files.set(path.slice(spec.folder.length + 1), { bytes, sha256: hash.digest('hex') });
+      });
+    },
+  });
   return files;
 }

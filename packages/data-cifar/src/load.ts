@@ -1,7 +1,7 @@
 // loadCifar: finds the dataset (an explicit folder, an environment variable, the cache, or a download),
-// reads it, checks every data file against the official checksums (or the manifest of an official archive
-// it extracted), refuses files that are not the official ones unless told otherwise, and splits off a
-// validation set when asked.
+// reads it, checks every data file against the official checksums (or against the official archive kept in
+// the cache, for files with no published checksum), refuses files that are not the official ones unless told
+// otherwise, and splits off a validation set when asked.
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -10,7 +10,7 @@ import { type CifarName, type DatasetSpec, datasetSpec } from './datasets.js';
 import { DownloadError, downloadFile, md5File } from './download.js';
 import { CifarDataError, type DataOrigin } from './errors.js';
 import { extractDataset, missingFiles } from './extract.js';
-import { readManifest } from './integrity.js';
+import { officialArchiveFiles, readManifest } from './integrity.js';
 import { resolveCacheDir } from './paths.js';
 import { type CifarSplit, type LabelKind, readClassNames, readSplit } from './read.js';
 import { holdOut } from './split.js';
@@ -90,8 +90,13 @@ interface Found {
 }
 
 async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise<Found> {
-  const holdsNeither = (where: string) =>
-    `${where} holds neither the ${spec.title} binary files (${spec.trainFiles[0]!.name}, …) nor a ${spec.folder}/ folder with them.`;
+  const holdsNeither = async (where: string, dir: string) => {
+    const info = await stat(dir).catch(() => undefined);
+    if (!info) return `${where} does not exist.`;
+    if (!info.isDirectory())
+      return `${where} is a file, not a folder: give the folder that holds the ${spec.title} files.`;
+    return `${where} holds neither the ${spec.title} binary files (${spec.trainFiles[0]!.name}, …) nor a ${spec.folder}/ folder with them.`;
+  };
   if (options.dataDir) {
     const found = await locate(options.dataDir, spec);
     if (!found) {
@@ -100,7 +105,7 @@ async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise
         code: 'not-found',
         origin: 'dataDir',
         folder: options.dataDir,
-        detail: holdsNeither(options.dataDir),
+        detail: await holdsNeither(options.dataDir, options.dataDir),
         hint: `Pass as dataDir the extracted ${spec.folder}/ folder or its parent.`,
       });
     }
@@ -116,7 +121,7 @@ async function findFolder(options: LoadCifarOptions, spec: DatasetSpec): Promise
         code: 'not-found',
         origin: 'env',
         folder: fromEnv,
-        detail: holdsNeither(`${spec.dirEnv}=${fromEnv}`),
+        detail: await holdsNeither(`${spec.dirEnv}=${fromEnv}`, fromEnv),
         hint: `Point ${spec.dirEnv} at the extracted ${spec.folder}/ folder or its parent, or unset it.`,
       });
     }
@@ -189,12 +194,13 @@ async function downloadAndExtract(
       cause: error,
     });
   }
-  // Only an archive that is the official one vouches for what it holds: then the extracted files' SHA-256s
-  // go into the folder's manifest, and they are verified from then on.
+  const folder = await extractDataset(archive, cacheDir, spec);
+  // The extracted files are what is read from now on. The official archive of a dataset whose files have no
+  // published checksum is kept: it is what vouches for them (see integrity.ts); any other would only double
+  // the disk use.
+  const hasFileChecksums = [...spec.trainFiles, ...spec.testFiles].every((f) => f.md5 !== undefined);
   const official = md5 === spec.archiveMd5 || (await md5File(archive)) === spec.archiveMd5;
-  const folder = await extractDataset(archive, cacheDir, spec, { official });
-  // The extracted files are what is read from now on; the archive would only double the disk use.
-  await rm(archive, { force: true });
+  if (hasFileChecksums || !official) await rm(archive, { force: true });
   return folder;
 }
 
@@ -205,14 +211,14 @@ function repairHint(spec: DatasetSpec, found: Found): string {
     : `Replace it with the file from the official ${spec.archiveName}.`;
 }
 
-function unofficialHint(spec: DatasetSpec, found: Found, files: DataFileCheck[]): string {
+function unofficialHint(spec: DatasetSpec, found: Found, files: DataFileCheck[], cacheDir: string): string {
   const parts = [
     "To use these files anyway, pass allowUnofficial: true (data.files then lists each file's SHA-256 and origin, for your records).",
   ];
   if (found.origin === 'cache') parts.push(repairHint(spec, found));
   else if (files.some((f) => f.origin === 'unverifiable')) {
     parts.push(
-      `Or let loadCifar fetch the official ${spec.archiveName} into its cache (leave dataDir and ${spec.dirEnv} unset): it is checked against its MD5 and the extracted files are verified from then on.`,
+      `Or let loadCifar fetch the official ${spec.archiveName} into its cache (leave dataDir and ${spec.dirEnv} unset), or put that archive in the cache yourself (${cacheDir}): it is checked against its official MD5, and files are compared with the ones it holds.`,
     );
   }
   return parts.join(' ');
@@ -270,7 +276,14 @@ export async function loadCifar(options: LoadCifarOptions): Promise<CifarData> {
   const classNames = await readClassNames(join(source, nameFile), numClasses).catch(withHint);
   const trainRead = await read('train');
   const testRead = await read('test');
-  const files = checkFiles(spec, [...trainRead.files, ...testRead.files], await readManifest(source));
+  const needsArchive = [...spec.trainFiles, ...spec.testFiles].some((f) => f.md5 === undefined);
+  const archive = needsArchive
+    ? await officialArchiveFiles(join(resolveCacheDir(options.cacheDir), spec.archiveName), spec)
+    : undefined;
+  const files = checkFiles(spec, [...trainRead.files, ...testRead.files], {
+    archive,
+    manifest: await readManifest(source),
+  });
   const official = files.every((f) => isOfficial(f.origin));
   if (!official && !options.allowUnofficial) {
     throw new CifarDataError({
@@ -280,7 +293,7 @@ export async function loadCifar(options: LoadCifarOptions): Promise<CifarData> {
       folder: source,
       files,
       detail: describeProblems(files, (name) => join(source, name)),
-      hint: unofficialHint(spec, found, files),
+      hint: unofficialHint(spec, found, files, resolveCacheDir(options.cacheDir)),
     });
   }
   let train = trainRead.split;

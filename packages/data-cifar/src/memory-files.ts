@@ -8,7 +8,14 @@ import { md5 } from '@noble/hashes/legacy.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { unpackTar } from 'modern-tar';
-import { checkFiles, type DataFileCheck, describeProblems, type HashedFile, isOfficial } from './checks.js';
+import {
+  type ArchiveFiles,
+  checkFiles,
+  type DataFileCheck,
+  describeProblems,
+  type HashedFile,
+  isOfficial,
+} from './checks.js';
 import { type CifarName, type DatasetSpec, datasetSpec, requiredFiles } from './datasets.js';
 import { CifarDataError } from './errors.js';
 import { type CifarBuffers, cifarFromBuffers, type LabelKind, recordCount } from './parse.js';
@@ -108,10 +115,11 @@ export interface CifarFromFilesOptions {
    */
   allowUnofficial?: boolean;
   /**
-   * The archive the files came from ({@link readCifarArchive}): when it is the official one, it vouches for
-   * files that have no official checksum of their own (CIFAR-100's), as the manifest of an extraction does.
+   * The archive the files came from ({@link readCifarArchive}): when its MD5 is the official archive's, its
+   * members vouch for files that have no official checksum of their own (CIFAR-100's), compared by SHA-256,
+   * as loadCifar compares a folder with the official archive in its cache.
    */
-  archive?: Pick<CifarArchive, 'md5' | 'official' | 'name'>;
+  archive?: Pick<CifarArchive, 'md5' | 'files' | 'name'>;
   /** Where the files came from, in messages and in the result (the archive's or the folder's name). */
   source?: string;
 }
@@ -157,6 +165,36 @@ async function hashFile(
 }
 
 /**
+ * The SHA-256 of each data file inside `archive` when it is the official archive (its MD5 is the official
+ * one), else undefined. A member that is the very buffer already read and hashed is not hashed again.
+ */
+async function officialMembers(
+  spec: DatasetSpec,
+  archive: CifarFromFilesOptions['archive'],
+  read: ReadonlyArray<{ bytes: Uint8Array; hashed: HashedFile }>,
+): Promise<ArchiveFiles | undefined> {
+  if (archive?.md5 !== spec.archiveMd5) return undefined;
+  const members: ArchiveFiles = new Map();
+  for (const file of [...spec.trainFiles, ...spec.testFiles]) {
+    const member = archive.files.get(file.name);
+    if (!member) continue;
+    const same = read.find((r) => r.bytes === member && r.hashed.name === file.name);
+    const sha = same ? same.hashed.sha256 : await sha256Hex(member);
+    members.set(file.name, { bytes: member.length, sha256: sha });
+  }
+  return members;
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const hash = sha256.create();
+  for (let at = 0; at < bytes.length; at += HASH_CHUNK) {
+    hash.update(bytes.subarray(at, at + HASH_CHUNK));
+    await yieldNow();
+  }
+  return bytesToHex(hash.digest());
+}
+
+/**
  * Parses a dataset folder's files held in memory (by file name: `data_batch_1.bin`, …, `batches.meta.txt`)
  * into the splits trainBatches and evalBatches take, after checking each data file against the official
  * checksums as loadCifar does: a missing file or a bad record is a CifarDataError ('malformed'), a file that
@@ -190,16 +228,9 @@ export async function cifarFromFiles(
   const train = await read('train');
   const test = await read('test');
   const hashed = [...train, ...test].map((file) => file.hashed);
-  const vouched = options.archive?.official
-    ? {
-        version: 1 as const,
-        dataset: spec.name,
-        origin: 'official-archive' as const,
-        archive: { name: spec.archiveName, md5: options.archive.md5 },
-        files: Object.fromEntries(hashed.map((h) => [h.name, { bytes: h.bytes, sha256: h.sha256 }])),
-      }
-    : undefined;
-  const checks = checkFiles(spec, hashed, vouched);
+  const checks = checkFiles(spec, hashed, {
+    archive: await officialMembers(spec, options.archive, [...train, ...test]),
+  });
   const official = checks.every((check) => isOfficial(check.origin));
   if (!official && !options.allowUnofficial) {
     throw new CifarDataError({

@@ -421,6 +421,15 @@ describe('where the data is looked for', () => {
     });
     expect(data.source).toBe(folder10);
     await expect(loadCifar({ dataset: 'cifar10', dataDir: root.path })).rejects.toThrow(/holds neither/);
+    // A folder that is not there, or a file: each said as it is.
+    const missing = join(root.path, 'no-such-folder');
+    await expect(loadCifar({ dataset: 'cifar10', dataDir: missing })).rejects.toThrow(
+      `${missing} does not exist.`,
+    );
+    const file = join(folder10, 'data_batch_1.bin');
+    await expect(loadCifar({ dataset: 'cifar10', dataDir: file })).rejects.toThrow(
+      `${file} is a file, not a folder: give the folder that holds the CIFAR-10 files.`,
+    );
   });
 
   it('defaults the cache to XDG_CACHE_HOME or ~/.cache', () => {

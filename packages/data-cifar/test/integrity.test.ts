@@ -1,16 +1,19 @@
-// What loadCifar lets through: every data file is checked against the official MD5 (CIFAR-10) or the
-// manifest written when the package extracted an official archive (CIFAR-100, whose per-file checksums are
-// published nowhere), a cut or edited file is refused unless `allowUnofficial`, and then it is reported with
-// its record count and SHA-256. Also: a synthetic generation killed part-way leaves nothing that looks done.
+// What loadCifar lets through: every data file is checked by its content, against the official MD5 (CIFAR-10) or
+// the same file inside the official archive (CIFAR-100, whose per-file checksums are published nowhere), and
+// each split must hold the official number of records; a label a folder carries proves nothing. A cut or edited
+// file is refused unless `allowUnofficial`, and then it is reported with its record count and SHA-256. Also: a
+// synthetic generation killed part-way leaves nothing that looks done.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkFiles, type HashedFile } from '../src/checks.js';
 import { DATASETS, type DatasetSpec } from '../src/datasets.js';
-import { extractDataset } from '../src/extract.js';
-import { CifarDataError, loadCifar, MANIFEST_FILE, PIXELS, writeSyntheticCifar } from '../src/index.js';
+import { md5File } from '../src/download.js';
+import { type CifarDataError, loadCifar, MANIFEST_FILE, PIXELS, writeSyntheticCifar } from '../src/index.js';
+import { officialArchiveFiles } from '../src/integrity.js';
 import { tempDir } from './helpers.js';
 
 let root: { path: string; remove: () => Promise<void> };
@@ -31,81 +34,97 @@ const errorOf = (promise: Promise<unknown>) =>
   );
 
 /**
- * A CIFAR-100 folder extracted by the package from an archive it took as official, in the cache `cacheDir`.
- * (The archive here is generated, so its MD5 is not the real one's; what is tested is what follows once an
- * archive has matched: loadCifar's own check is the one line `md5 === spec.archiveMd5`.)
+ * A generated CIFAR-100 folder with its .tar.gz, and the spec under which that archive is "the official one":
+ * CIFAR-100's own spec with the generated archive's MD5 and record counts. (The real archive cannot be had
+ * here; what is tested is everything that follows once an archive's MD5 is the official one: loadCifar's own
+ * check is `officialArchiveFiles(<cache>/cifar-100-binary.tar.gz, DATASETS.cifar100)`.)
  */
-async function extractedCifar100(name: string): Promise<{ cacheDir: string; folder: string }> {
+async function generatedCifar100(name: string) {
   const made = await writeSyntheticCifar({
     dataset: 'cifar100',
-    dir: join(root.path, name, 'made'),
+    dir: join(root.path, name),
     trainCount: 40,
     testCount: 30,
     archive: true,
   });
-  const cacheDir = join(root.path, name, 'cache');
-  await mkdir(cacheDir, { recursive: true });
-  const spec: DatasetSpec = DATASETS.cifar100;
-  const folder = await extractDataset(made.archive!, cacheDir, spec, { official: true });
-  return { cacheDir, folder };
+  const spec: DatasetSpec = {
+    ...DATASETS.cifar100,
+    archiveMd5: await md5File(made.archive!),
+    officialRecords: { train: 40, test: 30 },
+  };
+  const loaded = await loadCifar({ dataset: 'cifar100', dataDir: made.dir, allowUnofficial: true });
+  const hashed: HashedFile[] = loaded.files.map(({ split, name, bytes, records, sha256, md5 }) => ({
+    split,
+    name,
+    bytes,
+    records,
+    sha256,
+    md5,
+  }));
+  return { folder: made.dir, archive: made.archive!, spec, hashed };
 }
 
 describe('official data', () => {
-  it('lists the official MD5 of every CIFAR-10 data file', () => {
+  it('lists the official MD5 of every CIFAR-10 data file, and the official record counts', () => {
     const md5s = [...DATASETS.cifar10.trainFiles, ...DATASETS.cifar10.testFiles].map((f) => f.md5);
     expect(md5s).toHaveLength(6);
     for (const md5 of md5s) expect(md5).toMatch(/^[0-9a-f]{32}$/);
     expect(DATASETS.cifar10.testFiles[0]!.md5).toBe('803d5f7f4d78ea53de84dbe85f74fb6d');
+    for (const spec of Object.values(DATASETS))
+      expect(spec.officialRecords).toEqual({ train: 50_000, test: 10_000 });
   });
 
-  it('verifies extracted files by the manifest written last at extraction, before the rename', async () => {
-    const { cacheDir, folder } = await extractedCifar100('extracted');
-    const manifest = JSON.parse(await readFile(join(folder, MANIFEST_FILE), 'utf8'));
-    expect(manifest.origin).toBe('official-archive');
-    const train = await readFile(join(folder, 'train.bin'));
-    expect(manifest.files['train.bin']).toEqual({ bytes: train.length, sha256: sha256(train) });
-    // No temporary folder is left in the cache.
-    expect((await readdir(cacheDir)).sort()).toEqual(['cifar-100-binary']);
-
-    const data = await loadCifar({ dataset: 'cifar100', cacheDir, download: false });
-    expect(data.official).toBe(true);
-    expect(data.files.map((f) => [f.name, f.origin, f.records])).toEqual([
-      ['train.bin', 'official-archive', 40],
-      ['test.bin', 'official-archive', 30],
+  it('verifies files without a published checksum against the official archive, by its MD5', async () => {
+    const { archive, spec, hashed } = await generatedCifar100('archive');
+    const files = await officialArchiveFiles(archive, spec);
+    const train = await readFile(join(root.path, 'archive', 'cifar-100-binary', 'train.bin'));
+    expect(files?.get('train.bin')).toEqual({ bytes: train.length, sha256: sha256(train) });
+    expect(checkFiles(spec, hashed, { archive: files }).map((f) => [f.name, f.origin])).toEqual([
+      ['train.bin', 'official-archive'],
+      ['test.bin', 'official-archive'],
     ]);
-    expect(data.files[0]!.sha256).toBe(sha256(train));
+    // The same archive under the real CIFAR-100 spec: its MD5 is not the official archive's, so it vouches
+    // for nothing.
+    expect(await officialArchiveFiles(archive, DATASETS.cifar100)).toBeUndefined();
+    // Files the archive holds, but a split of another size than the official one: not official.
+    const [checked] = checkFiles({ ...spec, officialRecords: { train: 50_000, test: 30 } }, hashed, {
+      archive: files,
+    });
+    expect(checked).toMatchObject({ origin: 'differs' });
+    expect(checked!.problem).toBe('belongs to a train split of 40 records; the official one has 50,000');
   });
 
-  it('refuses a cut test file, names it and its record count, and accepts it when told, recording it', async () => {
-    const { cacheDir, folder } = await extractedCifar100('cut');
-    const test = await readFile(join(folder, 'test.bin'));
-    const cut = test.subarray(0, 15 * (PIXELS + 2));
-    await writeFile(join(folder, 'test.bin'), cut);
-    const error = await errorOf(loadCifar({ dataset: 'cifar100', cacheDir, download: false }));
-    expect(error).toBeInstanceOf(CifarDataError);
-    expect(error.code).toBe('unofficial');
-    expect(error.detail).toContain(
-      `${join(folder, 'test.bin')} (15 records) has changed since it was extracted`,
+  it('names a file that differs from the one in the official archive', async () => {
+    const { archive, spec, hashed } = await generatedCifar100('edited');
+    const files = await officialArchiveFiles(archive, spec);
+    const edited = hashed.map((f) => (f.name === 'test.bin' ? { ...f, sha256: '0'.repeat(64) } : f));
+    const checked = checkFiles(spec, edited, { archive: files });
+    expect(checked[0]!.origin).toBe('official-archive');
+    expect(checked[1]).toMatchObject({ origin: 'differs' });
+    expect(checked[1]!.problem).toMatch(
+      /^is not the file of the official cifar-100-binary\.tar\.gz: its SHA-256 is 0{64}, the archive's is [0-9a-f]{64}$/,
     );
-    expect(error.detail).not.toContain('train.bin');
-    // The package's own cache folder: deleting it is the remedy.
-    expect(error.hint).toContain(`Delete ${folder} to have loadCifar download`);
-    expect(error.hint).toContain('allowUnofficial: true');
+  });
 
-    const data = await loadCifar({ dataset: 'cifar100', cacheDir, download: false, allowUnofficial: true });
-    expect(data.official).toBe(false);
-    expect(data.test.size).toBe(15);
-    expect(data.files[1]).toMatchObject({
-      name: 'test.bin',
-      origin: 'differs',
-      records: 15,
-      sha256: sha256(cut),
+  it('takes no label for official: generated data relabelled "official-archive" is refused', async () => {
+    const { dir } = await writeSyntheticCifar({
+      dataset: 'cifar100',
+      dir: join(root.path, 'relabelled'),
+      trainCount: 64,
+      testCount: 16,
     });
-    expect(data.files[0]!.origin).toBe('official-archive');
+    const manifest = JSON.parse(await readFile(join(dir, MANIFEST_FILE), 'utf8'));
+    await writeFile(join(dir, MANIFEST_FILE), JSON.stringify({ ...manifest, origin: 'official-archive' }));
+    const error = await errorOf(loadCifar({ dataset: 'cifar100', dataDir: dir }));
+    expect(error.code).toBe('unofficial');
+    expect(error.files?.map((f) => f.origin)).toEqual(['unverifiable', 'unverifiable']);
+    expect(error.detail).toContain(`${join(dir, 'train.bin')} (64 records)`);
+    const data = await loadCifar({ dataset: 'cifar100', dataDir: dir, allowUnofficial: true });
+    expect(data.official).toBe(false);
   });
 
   it('refuses an edited test file of the right size in a folder the user brings, never telling them to delete it', async () => {
-    const { folder } = await extractedCifar100('edited');
+    const { folder } = await generatedCifar100('user-folder');
     const test = await readFile(join(folder, 'test.bin'));
     const at = 5 * (PIXELS + 2) + 100;
     test.writeUInt8(test.readUInt8(at) ^ 0xff, at);
@@ -113,7 +132,7 @@ describe('official data', () => {
     const error = await errorOf(loadCifar({ dataset: 'cifar100', dataDir: folder }));
     expect(error.origin).toBe('dataDir');
     expect(error.detail).toMatch(
-      /test\.bin \(30 records\) has changed since it was extracted: its SHA-256 is [0-9a-f]{64}/,
+      /test\.bin \(30 records\) has changed since it was generated: its SHA-256 is [0-9a-f]{64}/,
     );
     expect(error.message).not.toMatch(/[Dd]elete/);
     const data = await loadCifar({ dataset: 'cifar100', dataDir: folder, allowUnofficial: true });
@@ -133,6 +152,7 @@ describe('official data', () => {
     expect(error.detail).toContain(
       `${join(dir, 'train.bin')} (10 records) and ${join(dir, 'test.bin')} (10 records) cannot be verified`,
     );
+    expect(error.detail).toContain('the official archive (cifar-100-binary.tar.gz) is not in the cache');
     expect(error.hint).toContain('let loadCifar fetch the official cifar-100-binary.tar.gz');
     const data = await loadCifar({ dataset: 'cifar100', dataDir: dir, allowUnofficial: true });
     expect(data.files.map((f) => f.origin)).toEqual(['unverifiable', 'unverifiable']);

@@ -168,18 +168,36 @@ describe('cifarFromFiles', () => {
     }
   });
 
-  it('takes an official archive as vouching for files without a published checksum (CIFAR-100)', async () => {
+  it('compares files without a published checksum (CIFAR-100) with the official archive, and counts records', async () => {
     const files = syntheticCifarFiles({ dataset: 'cifar100', trainCount: 9, testCount: 4 });
     const refused = await cifarFromFiles(files, { dataset: 'cifar100' }).catch((e: unknown) => e);
     expect((refused as CifarDataError).files?.map((f) => f.origin)).toEqual(['unverifiable', 'unverifiable']);
     const spec = DATASETS.cifar100;
-    const data = await cifarFromFiles(files, {
+    // An archive whose MD5 is the official one vouches for its members by SHA-256; these hold 9 and 4
+    // records where the official splits hold 50,000 and 10,000, so they are still not the official files.
+    const archive = { md5: spec.archiveMd5, files: new Map(files), name: spec.archiveName };
+    const counted = await cifarFromFiles(files, { dataset: 'cifar100', archive }).catch((e: unknown) => e);
+    expect((counted as CifarDataError).files?.map((f) => [f.origin, f.problem])).toEqual([
+      ['differs', 'belongs to a train split of 9 records; the official one has 50,000'],
+      ['differs', 'belongs to a test split of 4 records; the official one has 10,000'],
+    ]);
+    // A file that is not the archive's member differs, by its SHA-256.
+    const edited = new Map(files);
+    const train = edited.get('train.bin')!.slice();
+    train[5] = (train[5]! + 1) % 256;
+    edited.set('train.bin', train);
+    const changed = await cifarFromFiles(edited, { dataset: 'cifar100', archive, allowUnofficial: true });
+    expect(changed.official).toBe(false);
+    expect(changed.files[0]!.problem).toMatch(
+      /is not the file of the official cifar-100-binary\.tar\.gz: its SHA-256/,
+    );
+    // An archive that is not the official one vouches for nothing.
+    const other = await cifarFromFiles(files, {
       dataset: 'cifar100',
-      archive: { md5: spec.archiveMd5, official: true, name: spec.archiveName },
+      archive: { ...archive, md5: '0'.repeat(32) },
+      allowUnofficial: true,
     });
-    expect(data.official).toBe(true);
-    expect(data.files.map((f) => f.origin)).toEqual(['official-archive', 'official-archive']);
-    expect([data.train.size, data.test.size, data.numClasses]).toEqual([9, 4, 100]);
+    expect(other.files.map((f) => f.origin)).toEqual(['unverifiable', 'unverifiable']);
   });
 
   it('names the files a folder lacks, and a cut file', async () => {

@@ -16,6 +16,7 @@ import {
   readCheckpoint,
   type TensorEntry,
 } from './checkpoint-format.js';
+import { namedWriteError } from './write-error.js';
 
 export type { Checkpoint, CheckpointContents, CheckpointTensor } from './checkpoint-format.js';
 export { CHECKPOINT_MAGIC, CHECKPOINT_VERSION } from './checkpoint-format.js';
@@ -84,7 +85,7 @@ export async function saveCheckpoint(
   } catch (error) {
     await file.close();
     await rm(tmp, { force: true });
-    throw error;
+    throw namedWriteError(path, error);
   }
   await file.close();
   if (options.keepPrevious && existsSync(path)) await rename(path, options.keepPrevious);

@@ -63,3 +63,46 @@ test('a last line cut short by a crash is ignored; a damaged line elsewhere is a
   const damaged = text.replace('"type":"checkpoint"', '"type":checkpoint"');
   expect(() => parseMetrics(damaged)).toThrow(/metrics line 4 is not JSON/);
 });
+
+test('a line cut short by a crash is dropped before the next record is appended', async () => {
+  const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { MetricsLog } = await import('../src/metrics-file.js');
+  const dir = mkdtempSync(join(tmpdir(), 'trainer-metrics-'));
+  try {
+    const path = join(dir, 'metrics.jsonl');
+    const whole = `${JSON.stringify(start(0))}\n${JSON.stringify(log(2, 2.5))}\n`;
+    // A SIGKILL in the middle of a write: half a record, no newline.
+    writeFileSync(path, `${whole}${JSON.stringify(log(4, 2.4)).slice(0, 37)}`);
+    const metrics = new MetricsLog(path);
+    metrics.write(start(2));
+    metrics.close();
+    const text = readFileSync(path, 'utf8');
+    expect(text).toBe(`${whole}${JSON.stringify(start(2))}\n`);
+    expect(
+      text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l).type),
+    ).toEqual(['start', 'log', 'start']);
+    // A whole file is left as it is; a file holding only a cut line is emptied.
+    new MetricsLog(path).close();
+    expect(readFileSync(path, 'utf8')).toBe(text);
+    writeFileSync(path, '{"type":"sta');
+    new MetricsLog(path).close();
+    expect(readFileSync(path, 'utf8')).toBe('');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a write that fails names the file (ENOSPC has no path of its own)', async () => {
+  const { MetricsLog } = await import('../src/metrics-file.js');
+  // /dev/full answers every write with ENOSPC, as a full disk does.
+  const metrics = new MetricsLog('/dev/full');
+  expect(() => metrics.write(start(0))).toThrow(
+    'cannot write /dev/full: no space left on the device (ENOSPC). Make room or fix the folder, then resume the run',
+  );
+  metrics.close();
+});

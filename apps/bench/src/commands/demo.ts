@@ -2,11 +2,11 @@
 // against the full pre-activation unit on a net deep enough (ResNet-56) for the original's slow start to show
 // (the paper's Sec. 4.1, Fig. 1 right), sized to minutes on 2 CPU cores, then the report with the gradient
 // figure of eqs. 5 and 8.
-import { basename, dirname } from 'node:path';
+import { basename } from 'node:path';
 import type { BackendChoice } from '@resnet/backend';
 import { type Command, Option } from 'commander';
-import type { ReportFigure } from '../report.js';
-import { ALLOW_UNOFFICIAL_HELP, backendChoices, defaultOut, interruptedExitCode } from './shared.js';
+import { DEFAULT_GRACE_SECONDS } from '../jobs/stop.js';
+import { ALLOW_UNOFFICIAL_HELP, backendChoices, defaultOut } from './shared.js';
 
 /**
  * Table 2's first and last rows: the original unit against full pre-activation. The paper reports both as
@@ -37,46 +37,35 @@ export function demoCommand(program: Command): Command {
       }) => {
         const started = Date.now();
         const { runTable } = await import('../runner.js');
-        // pnpm ends at once on a SIGTERM sent to it alone: then stop as if the SIGTERM had come here.
-        const { packageManagerAncestor, stopWhenGone } = await import('../parent-watch.js');
-        const watch = stopWhenGone(packageManagerAncestor());
-        const outcome = await runTable({
-          table: DEMO_TABLE,
-          rows: DEMO_ROWS,
-          scale: 'demo',
-          backend: options.backend,
-          out: options.out,
-          handleSignals: true,
-          signal: watch.signal,
-          ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-          ...(options.allowUnofficialData ? { allowUnofficialData: true } : {}),
-        });
-        watch.stop();
-        // Figures the demo's report shows below its training curves, written beside report.md first: the
-        // gradient figure of eqs. 5 and 8 (`analyze gradients` at pre-activation ResNet-56, at
-        // initialisation: seconds).
-        const figures: ReportFigure[] = [];
-        let report = outcome.report;
-        if (outcome.status !== 'interrupted') {
-          const { writeDemoGradientFigure } = await import('../gradients.js');
-          const figure = await writeDemoGradientFigure(dirname(outcome.report.reportPath), {
+        const { superviseSignals } = await import('./supervise.js');
+        await superviseSignals(DEFAULT_GRACE_SECONDS, async (stop) => {
+          const outcome = await runTable({
+            table: DEMO_TABLE,
+            rows: DEMO_ROWS,
+            scale: 'demo',
             backend: options.backend,
+            out: options.out,
+            stop,
+            ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+            ...(options.allowUnofficialData ? { allowUnofficialData: true } : {}),
+            // Shown below the training curves once both runs finished: the gradient figure of eqs. 5 and 8
+            // (`analyze gradients` at pre-activation ResNet-56, at initialisation: seconds).
+            figures: async (reportDir) => {
+              const { writeDemoGradientFigure } = await import('../gradients.js');
+              const figure = await writeDemoGradientFigure(reportDir, { backend: options.backend });
+              return [
+                {
+                  file: basename(figure.path),
+                  alt: 'per-element RMS of the gradient and of its shortcut term at each unit, per shortcut variant',
+                  caption:
+                    'Eqs. 5 and 8 at initialisation (pre-activation ResNet-56): the identity shortcut carries ∂E/∂x_L unchanged to every unit of a stage; λ = 0.5 shrinks that term by 0.5 per unit. See `analyze gradients`.',
+                },
+              ];
+            },
           });
-          figures.push({
-            file: basename(figure.path),
-            alt: 'per-element RMS of the gradient and of its shortcut term at each unit, per shortcut variant',
-            caption:
-              'Eqs. 5 and 8 at initialisation (pre-activation ResNet-56): the identity shortcut carries ∂E/∂x_L unchanged to every unit of a stage; λ = 0.5 shrinks that term by 0.5 per unit. See `analyze gradients`.',
-          });
-          const { writeTableReport } = await import('../report.js');
-          report = await writeTableReport(options.out, DEMO_TABLE, figures);
-        }
-        console.log(`\nreport: ${report.reportPath}\n\n${report.markdown}`);
-        console.log(`demo took ${((Date.now() - started) / 60_000).toFixed(1)} min`);
-        // 128 + the signal's number, the shells' convention: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; an
-        // interruption with no signal (an abort) is 130 too. The runs stay resumable.
-        if (outcome.status === 'interrupted')
-          process.exitCode = interruptedExitCode(outcome.signal ?? (watch.gone ? 'SIGTERM' : undefined));
+          console.log(`\nreport: ${outcome.report.reportPath}\n\n${outcome.report.markdown}`);
+          console.log(`demo took ${((Date.now() - started) / 60_000).toFixed(1)} min`);
+        });
       },
     );
 }

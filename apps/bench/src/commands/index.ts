@@ -6,5 +6,7 @@ export { demoCommand } from './demo.js';
 export { listCommand } from './list.js';
 export { paramsCommand } from './params.js';
 export { perfCommand } from './perf.js';
+export { planCommand } from './plan.js';
+export { enqueueCommand, statusCommand, workerCommand } from './queue.js';
 export { reportCommand } from './report.js';
 export { runCommand } from './run.js';

@@ -51,8 +51,3 @@ export function parseTable(value: string): number {
   }
   return Number(value);
 }
-
-/** The exit status of a command whose training was interrupted: 128 + the signal's number. */
-export function interruptedExitCode(signal: 'SIGINT' | 'SIGTERM' | undefined): number {
-  return signal === 'SIGTERM' ? 143 : 130;
-}

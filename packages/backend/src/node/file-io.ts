@@ -94,11 +94,60 @@ class FileHandler implements tf.io.IOHandler {
           }),
         ),
       );
+      const paths = manifest.flatMap((group) => group.paths.map((name) => join(dirname(file), name)));
+      checkWeightBytes(
+        file,
+        paths,
+        specs,
+        parts.reduce((sum, p) => sum + p.byteLength, 0),
+      );
       const buffers = parts.map(
         (p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer,
       );
       return [specs, tf.io.concatenateArrayBuffers(buffers)];
     });
+  }
+}
+
+/** Bytes per stored value of a weight (a quantized weight is stored in its quantized type). */
+const VALUE_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+};
+
+/**
+ * Refuses weights files that do not hold exactly what model.json lists, naming the first tensor that does not
+ * fit (TensorFlow.js would say only "the tensor should have 432 values but has 250", naming neither).
+ */
+function checkWeightBytes(
+  file: string,
+  paths: readonly string[],
+  specs: readonly tf.io.WeightsManifestEntry[],
+  total: number,
+): void {
+  const where = paths.length === 1 ? `weights file ${paths[0]}` : `weights files ${paths.join(', ')}`;
+  let offset = 0;
+  for (const spec of specs) {
+    const dtype = spec.quantization?.dtype ?? spec.dtype;
+    const bytes = spec.shape.reduce((a, b) => a * b, 1) * (VALUE_BYTES[dtype] ?? 4);
+    if (offset + bytes > total) {
+      throw new Error(
+        `@resnet/backend file://: the ${where} hold ${total} bytes, but ${file} lists tensor '${spec.name}' ` +
+          `(${dtype}, shape [${spec.shape}]) at bytes ${offset}–${offset + bytes}: the weights are cut short or ` +
+          'belong to another model; save the model again',
+      );
+    }
+    offset += bytes;
+  }
+  if (offset !== total) {
+    throw new Error(
+      `@resnet/backend file://: the ${where} hold ${total} bytes, but the tensors ${file} lists take ${offset}: ` +
+        'they belong to another model; save the model again',
+    );
   }
 }
 
